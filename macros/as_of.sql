@@ -1,0 +1,28 @@
+{#- The warehouse is computed as if built at the end of `as_of_date`
+    (../shared/spec/metrics.md, Settings). Every model reads the date
+    through these macros, so that one var moves the whole warehouse. -#}
+
+{% macro as_of_date_string() -%}
+    {%- set configured = var('as_of_date', none) -%}
+    {%- if configured is none or configured | string | trim == '' -%}
+        {{ return(run_started_at.strftime('%Y-%m-%d')) }}
+    {%- endif -%}
+    {%- set text = configured | string | trim -%}
+    {%- if not modules.re.fullmatch('\d{4}-\d{2}-\d{2}', text) -%}
+        {{ exceptions.raise_compiler_error("var as_of_date must be YYYY-MM-DD, got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {{ return(text) }}
+{%- endmacro %}
+
+{% macro as_of_date() -%}
+    cast('{{ as_of_date_string() }}' as date)
+{%- endmacro %}
+
+{#- Start of the day after as_of_date: rows created at or after it do not exist yet. -#}
+{% macro as_of_end() -%}
+    cast({{ dbt.dateadd('day', 1, as_of_date()) }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro as_of_month() -%}
+    cast({{ dbt.date_trunc('month', as_of_date()) }} as date)
+{%- endmacro %}

@@ -1,0 +1,29 @@
+with
+
+source as (
+    {{ point_in_time(
+        'nps_responses',
+        ['response_id', 'customer_id', 'user_id', 'responded_at', 'score', 'comment'],
+        created_at='responded_at'
+    ) }}
+),
+
+renamed as (
+    select
+        -- ids
+        {{ clean_text('response_id') }} as response_id,
+        {{ clean_text('customer_id') }} as customer_id,
+        {{ clean_text('user_id') }} as user_id,
+
+        -- strings
+        {{ clean_text('comment') }} as comment,
+
+        -- numerics
+        cast(score as {{ dbt.type_int() }}) as score,
+
+        -- timestamps
+        cast(responded_at as {{ dbt.type_timestamp() }}) as responded_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,206 @@
+"""Extract-load: type every raw file of the contract into the `raw` schema.
+
+Typing happens here, once, so that a value that cannot be read (an unparsable
+date, a number with a comma) stops the run with the file, column and value in
+the message instead of becoming a silent NULL further down. Strings are kept
+as they arrive; trimming and normalising enumerations is staging's job.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from retain.contract import DUCKDB_TYPES, TABLES, Column, Table
+
+RAW_SCHEMA = "raw"
+
+
+class RawInputError(Exception):
+    """Raw input that breaks the contract in a way that stops the load."""
+
+    def __init__(self, path: Path | str, message: str, column: str | None = None,
+                 sample: object = None) -> None:
+        self.path = str(path)
+        self.column = column
+        self.sample = sample
+        where = f"{self.path}" + (f", column '{column}'" if column else "")
+        detail = f" (sample bad value: {sample!r})" if sample is not None else ""
+        super().__init__(f"{where}: {message}{detail}")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    table: Table
+    path: Path | None  # None: an optional table that is absent
+
+    @property
+    def format(self) -> str:
+        return "none" if self.path is None else self.path.suffix.lstrip(".")
+
+
+def raw_files(raw_dir: Path) -> list[RawFile]:
+    """The file of every contract table in raw_dir, checking presence rules."""
+    if not raw_dir.is_dir():
+        raise RawInputError(raw_dir, "raw folder does not exist")
+    found = []
+    for table in TABLES:
+        candidates = [raw_dir / f"{table.name}.{ext}" for ext in ("csv", "parquet")]
+        present = [path for path in candidates if path.is_file()]
+        if len(present) > 1:
+            raise RawInputError(raw_dir, f"both {table.name}.csv and {table.name}.parquet exist; "
+                                "keep one file per table")
+        if not present and not table.optional:
+            raise RawInputError(raw_dir / f"{table.name}.csv",
+                                "required table is missing (expected .csv or .parquet)")
+        found.append(RawFile(table, present[0] if present else None))
+    return found
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _reader_sql(raw_file: RawFile) -> str:
+    path = _literal(str(raw_file.path))
+    if raw_file.format == "csv":
+        # Everything as text first: DuckDB's type sniffing would turn a bad
+        # value into a whole-column VARCHAR or an error without the column.
+        return (f"read_csv({path}, header = true, delim = ',', quote = '\"', escape = '\"', "
+                "all_varchar = true, auto_detect = true, sample_size = -1)")
+    return f"read_parquet({path})"
+
+
+def _text_expression(column_sql: str, source_type: str) -> str:
+    """The trimmed text of a value, NULL when empty."""
+    text = column_sql if source_type == "VARCHAR" else f"cast({column_sql} as varchar)"
+    return f"nullif(trim({text}), '')"
+
+
+def _typed_expression(column: Column, column_sql: str, source_type: str) -> str:
+    """SQL that types one column, NULL where the value cannot be typed."""
+    target = DUCKDB_TYPES[column.type]
+    if column.type == "string":
+        return column_sql if source_type == "VARCHAR" else f"cast({column_sql} as varchar)"
+    if column.type == "timestamp" and source_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"timezone('UTC', {column_sql})"
+    if source_type.upper() == target.upper() or (
+        column.type == "date" and source_type == "DATE"
+    ) or (column.type == "timestamp" and source_type.startswith("TIMESTAMP")):
+        return column_sql
+    text = _text_expression(column_sql, source_type)
+    if column.type == "boolean":
+        return f"case lower({text}) when 'true' then true when 'false' then false end"
+    if column.type == "date":
+        return (f"case when regexp_full_match({text}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
+                f"then try_cast({text} as date) end")
+    if column.type == "timestamp":
+        # An ISO 8601 value without an offset is UTC (the session time zone
+        # is UTC); one with an offset is converted to UTC.
+        return (f"case when regexp_full_match({text}, "
+                "'\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?"
+                "(Z|[+-]\\d{2}(:?\\d{2})?)?') "
+                f"then timezone('UTC', try_cast({text} as timestamptz)) end")
+    if column.type == "integer":
+        return f"case when regexp_full_match({text}, '[+-]?\\d+') then try_cast({text} as bigint) end"
+    return (f"case when regexp_full_match({text}, '[+-]?(\\d+(\\.\\d*)?|\\.\\d+)') "
+            f"then try_cast({text} as {target}) end")
+
+
+def _source_columns(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> dict[str, tuple[str, str]]:
+    """Map of lower-cased, trimmed header name to (actual name, DuckDB type)."""
+    try:
+        described = con.execute(f"describe select * from {_reader_sql(raw_file)}").fetchall()
+    except duckdb.Error as error:
+        raise RawInputError(raw_file.path, f"cannot be read: {_first_line(error)}") from error
+    return {name.strip().lower(): (name, column_type) for name, column_type, *_ in described}
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def _check_typing(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
+                  checks: list[tuple[Column, str, str]]) -> None:
+    """Raise on the first column holding a value that cannot be typed."""
+    if not checks:
+        return
+    selects = []
+    for column, text_sql, typed_sql in checks:
+        bad = f"{text_sql} is not null and {typed_sql} is null"
+        selects.append(f"count(*) filter (where {bad})")
+        selects.append(f"min({text_sql}) filter (where {bad})")
+    try:
+        row = con.execute(f"select {', '.join(selects)} from {_reader_sql(raw_file)}").fetchone()
+    except duckdb.Error as error:
+        raise RawInputError(raw_file.path, f"cannot be read: {_first_line(error)}") from error
+    assert row is not None
+    for index, (column, _, _) in enumerate(checks):
+        bad_rows, sample = row[2 * index], row[2 * index + 1]
+        if bad_rows:
+            raise RawInputError(raw_file.path, f"{bad_rows} value(s) are not a valid "
+                                f"{column.type}", column=column.name, sample=sample)
+
+
+def _empty_table_sql(table: Table) -> str:
+    columns = ", ".join(f"cast(null as {DUCKDB_TYPES[c.type]}) as {_quote(c.name)}"
+                        for c in table.columns)
+    return f"select {columns} where false"
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> int:
+    table = raw_file.table
+    target = f"{RAW_SCHEMA}.{_quote(table.name)}"
+    if raw_file.path is None:
+        con.execute(f"create or replace table {target} as {_empty_table_sql(table)}")
+        return 0
+    source_columns = _source_columns(con, raw_file)
+    missing = [c.name for c in table.columns if c.name not in source_columns]
+    if missing:
+        raise RawInputError(raw_file.path, "listed column(s) missing from the header: "
+                            + ", ".join(missing), column=missing[0])
+    selects, checks = [], []
+    for column in table.columns:
+        actual, source_type = source_columns[column.name]
+        column_sql = _quote(actual)
+        typed = _typed_expression(column, column_sql, source_type)
+        selects.append(f"{typed} as {_quote(column.name)}")
+        if column.type != "string" and typed != column_sql:
+            checks.append((column, _text_expression(column_sql, source_type), typed))
+    _check_typing(con, raw_file, checks)
+    try:
+        con.execute(f"create or replace table {target} as select {', '.join(selects)} "
+                    f"from {_reader_sql(raw_file)}")
+    except duckdb.Error as error:
+        raise RawInputError(raw_file.path, f"cannot be loaded: {_first_line(error)}") from error
+    result = con.execute(f"select count(*) from {target}").fetchone()
+    assert result is not None
+    return int(result[0])
+
+
+def load_raw(raw_dir: Path, warehouse: Path,
+             progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
+    """Load every contract table of raw_dir into warehouse; return rows per table."""
+    files = raw_files(raw_dir)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, int] = {}
+    with duckdb.connect(str(warehouse)) as con:
+        # Big loads: insertion order costs memory and time and means nothing here.
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("set preserve_insertion_order = false")
+        con.execute(f"create schema if not exists {RAW_SCHEMA}")
+        for raw_file in files:
+            started = time.perf_counter()
+            rows[raw_file.table.name] = _load_table(con, raw_file)
+            source = raw_file.path.name if raw_file.path else "absent (empty table)"
+            progress(f"loaded {raw_file.table.name:<20} {rows[raw_file.table.name]:>12,} rows "
+                     f"from {source} in {time.perf_counter() - started:.1f}s")
+    return rows
