@@ -16,7 +16,7 @@ renamed as (
         {{ clean_text('user_id') }} as user_id,
 
         -- strings
-        {{ clean_text('comment') }} as comment,
+        {{ clean_text('comment') }} as response_comment,
 
         -- numerics
         cast(score as {{ dbt.type_int() }}) as score,

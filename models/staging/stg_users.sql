@@ -15,7 +15,7 @@ renamed as (
         {{ clean_text('customer_id') }} as customer_id,
 
         -- strings
-        {{ clean_text('role') }} as role,
+        {{ clean_text('role') }} as user_role,
 
         -- timestamps
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at

@@ -1,0 +1,51 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE_CUSTOMERS ?= 2000
+SAMPLE_SEED ?= 42
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := False
+export DAGSTER_DISABLE_TELEMETRY := 1
+export DBT_PROFILES_DIR := $(CURDIR)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help install run test lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install the locked dependencies
+
+run: install ## generate sample data (unless RETAIN_RAW_DIR is set), build, test and publish
+ifndef RETAIN_RAW_DIR
+	$(BIN)/retain generate --customers $(SAMPLE_CUSTOMERS) --seed $(SAMPLE_SEED) --out data/raw
+	$(BIN)/retain run --raw data/raw
+else
+	$(BIN)/retain run
+endif
+
+lint: install ## sqlfluff on the models, ruff on the Python
+	$(BIN)/sqlfluff lint models --processes 2
+	$(BIN)/ruff check retain orchestration expectations tests
+
+test: install lint ## the full test suite: lint, then pytest (dbt against fixture data)
+	$(BIN)/pytest
+
+clean: ## remove build output (keeps .venv)
+	rm -rf target logs warehouse/.build

@@ -1,0 +1,102 @@
+"""Run dbt against one warehouse file, showing progress, not logs.
+
+dbt runs in a child process: DuckDB admits one process per file, and only
+the end of the process guarantees that dbt's connection is closed before
+the file is published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
+
+
+@dataclass
+class DbtOutcome:
+    success: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def dbt_vars(as_of: date, extra: dict[str, Any] | None = None) -> str:
+    """The --vars argument: as_of_date plus any overridden settings."""
+    return json.dumps({"as_of_date": as_of.isoformat(), **(extra or {})})
+
+
+def dbt_environment(warehouse: Path) -> dict[str, str]:
+    return {**os.environ, **QUIET_ENVIRONMENT, "RETAIN_DUCKDB_PATH": str(warehouse),
+            "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+
+
+RESULT_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult",
+                 "LogNodeResult"}
+
+
+def _progress_line(event: dict[str, Any]) -> str | None:
+    """One line per finished model or seed, and per failing test; None for the rest."""
+    if event.get("info", {}).get("name") not in RESULT_EVENTS:
+        return None
+    data = event["data"]
+    node = data.get("node_info", {})
+    status = str(data.get("status", "")).lower()
+    if node.get("resource_type") in {"test", "unit_test"} and status == "pass":
+        return None  # hundreds of passing tests are not news; failures are
+    seconds = float(data.get("execution_time") or 0)
+    counter = f"[{data.get('index', '?'):>4}/{data.get('total', '?')}]"
+    return (f"  {counter} {status:<7} {node.get('resource_type', ''):<10} "
+            f"{node.get('node_name')} ({seconds:.1f}s)")
+
+
+def _outcome_from_run_results(path: Path, outcome: DbtOutcome) -> None:
+    if not path.exists():
+        return
+    for result in json.loads(path.read_text()).get("results", []):
+        status = str(result.get("status")).lower()
+        outcome.counts[status] = outcome.counts.get(status, 0) + 1
+        if status in {"error", "fail"}:
+            message = (result.get("message") or "").strip().splitlines()
+            outcome.failures.append(f"{result.get('unique_id')}: {message[0] if message else status}")
+
+
+def run_dbt(command: list[str], warehouse: Path, as_of: date,
+            extra_vars: dict[str, Any] | None = None,
+            progress: Callable[[str], None] = lambda _: None,
+            target_path: Path | None = None) -> DbtOutcome:
+    """Run one dbt command (e.g. ["build"]) on warehouse as of a date."""
+    target = target_path or Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
+    args = [str(Path(sys.executable).with_name("dbt")), *command, "--project-dir",
+            str(PROJECT_DIR), "--target-path", str(target), "--vars", dbt_vars(as_of, extra_vars),
+            "--log-format", "json", "--log-level", "info"]
+    started = time.perf_counter()
+    errors: list[str] = []
+    with subprocess.Popen(args, cwd=PROJECT_DIR, env=dbt_environment(warehouse),
+                          stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        for raw_line in process.stdout:
+            try:
+                event = json.loads(raw_line)
+            except json.JSONDecodeError:
+                progress(raw_line.rstrip())
+                continue
+            if event.get("info", {}).get("level") == "error":
+                errors.append(event["info"].get("msg", "").strip())
+            line = _progress_line(event)
+            if line:
+                progress(line)
+    outcome = DbtOutcome(success=process.returncode == 0,
+                         seconds=time.perf_counter() - started)
+    _outcome_from_run_results(target / "run_results.json", outcome)
+    if not outcome.success and not outcome.failures:
+        outcome.failures = [e for e in errors if e] or [f"dbt exited with {process.returncode}"]
+    return outcome
