@@ -1,0 +1,34 @@
+-- NPS per month of responded_at; only months with responses have a row.
+with
+
+fct_nps_responses as (
+    select
+        response_month,
+        nps_category
+    from {{ ref('fct_nps_responses') }}
+),
+
+monthly_counts as (
+    select
+        response_month as month,  -- noqa: RF04
+        count(*) as responses,
+        sum(case when nps_category = 'promoter' then 1 else 0 end) as promoters,
+        sum(case when nps_category = 'passive' then 1 else 0 end) as passives,
+        sum(case when nps_category = 'detractor' then 1 else 0 end) as detractors
+    from fct_nps_responses
+    group by response_month
+),
+
+final as (
+    select
+        cast(month as date) as month,  -- noqa: RF04
+        cast(responses as {{ dbt.type_bigint() }}) as responses,
+        cast(promoters as {{ dbt.type_bigint() }}) as promoters,
+        cast(passives as {{ dbt.type_bigint() }}) as passives,
+        cast(detractors as {{ dbt.type_bigint() }}) as detractors,
+        -- Not rounded: 100 x (promoters - detractors) / responses.
+        {{ safe_ratio('100 * (promoters - detractors)', 'responses') }} as nps
+    from monthly_counts
+)
+
+select * from final
