@@ -1,0 +1,75 @@
+-- Activity in each customer's first 90 x 24 hours after its onboarding start
+-- (its earliest subscription): the early activity that predicts loyalty.
+-- Exact times matter here, so the raw events are read, joined on the
+-- customer and filtered to the window.
+with
+
+stg_subscriptions as (
+    select
+        customer_id,
+        created_at
+    from {{ ref('stg_subscriptions') }}
+),
+
+stg_usage_events as (
+    select
+        customer_id,
+        user_id,
+        event_name,
+        occurred_at
+    from {{ ref('stg_usage_events') }}
+),
+
+onboarding_windows as (
+    select
+        customer_id,
+        min(created_at) as onboarding_started_at,
+        {{ dbt.dateadd('hour', 90 * 24, 'min(created_at)') }} as first_90_days_end_at
+    from stg_subscriptions
+    group by customer_id
+),
+
+window_events as (
+    select
+        onboarding_windows.customer_id,
+        stg_usage_events.user_id,
+        stg_usage_events.occurred_at,
+        {{ is_active_event('stg_usage_events.event_name') }} and stg_usage_events.user_id is not null
+            as is_active_event
+    from onboarding_windows
+    inner join stg_usage_events
+        on
+            onboarding_windows.customer_id = stg_usage_events.customer_id
+            and onboarding_windows.onboarding_started_at <= stg_usage_events.occurred_at
+            and onboarding_windows.first_90_days_end_at > stg_usage_events.occurred_at
+),
+
+window_activity as (
+    select
+        customer_id,
+        count(*) as first_90_days_events,
+        count(distinct case when is_active_event then cast(occurred_at as date) end) as first_90_days_active_days,
+        count(distinct case when is_active_event then user_id end) as first_90_days_active_users
+    from window_events
+    group by customer_id
+),
+
+final as (
+    select
+        cast(onboarding_windows.customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(onboarding_windows.onboarding_started_at as {{ dbt.type_timestamp() }}) as onboarding_started_at,
+        cast(onboarding_windows.first_90_days_end_at as {{ dbt.type_timestamp() }}) as first_90_days_end_at,
+        -- A window still open at as_of_end is not complete yet.
+        coalesce(onboarding_windows.first_90_days_end_at <= {{ as_of_end() }}, false) as is_first_90_days_complete,
+        cast(coalesce(window_activity.first_90_days_active_days, 0) as {{ dbt.type_bigint() }})
+            as first_90_days_active_days,
+        cast(coalesce(window_activity.first_90_days_events, 0) as {{ dbt.type_bigint() }})
+            as first_90_days_events,
+        cast(coalesce(window_activity.first_90_days_active_users, 0) as {{ dbt.type_bigint() }})
+            as first_90_days_active_users
+    from onboarding_windows
+    left join window_activity
+        on onboarding_windows.customer_id = window_activity.customer_id
+)
+
+select * from final

@@ -1,0 +1,48 @@
+-- Usage events aggregated once to customer x user x UTC day: the engagement
+-- facts read this instead of the (largest) raw events table. Events without
+-- a user keep a row with user_id NULL (they count as events, never as an
+-- active user).
+with
+
+stg_usage_events as (
+    select
+        customer_id,
+        user_id,
+        event_name,
+        occurred_at
+    from {{ ref('stg_usage_events') }}
+),
+
+user_days as (
+    select
+        customer_id,
+        user_id,
+        cast(occurred_at as date) as date_day,
+        count(*) as events,
+        -- Active events follow var active_event_names (empty = every event).
+        sum(case when {{ is_active_event('event_name') }} then 1 else 0 end) as active_events,
+        min(occurred_at) as first_event_at,
+        max(occurred_at) as last_event_at
+    from stg_usage_events
+    group by
+        customer_id,
+        user_id,
+        cast(occurred_at as date)
+),
+
+final as (
+    select
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(user_id as {{ dbt.type_string() }}) as user_id,
+        cast(date_day as date) as date_day,
+        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as activity_month,
+        cast(events as {{ dbt.type_bigint() }}) as events,
+        cast(active_events as {{ dbt.type_bigint() }}) as active_events,
+        -- Events without a user make no user active.
+        (user_id is not null and active_events > 0) as is_active,
+        cast(first_event_at as {{ dbt.type_timestamp() }}) as first_event_at,
+        cast(last_event_at as {{ dbt.type_timestamp() }}) as last_event_at
+    from user_days
+)
+
+select * from final

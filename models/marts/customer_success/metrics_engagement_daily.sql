@@ -1,0 +1,130 @@
+-- Daily engagement (metrics.md, Engagement): dau, wau (D-6..D), mau
+-- (D-29..D) and stickiness, every day from the first day with an active
+-- user to as_of_date.
+with
+
+int_user_activity_daily as (
+    select
+        user_id,
+        date_day,
+        is_active
+    from {{ ref('int_user_activity_daily') }}
+),
+
+int_calendar_days as (
+    select date_day
+    from {{ ref('int_calendar_days') }}
+),
+
+-- A user active for two customers on a day is one active user.
+active_user_days as (
+    select distinct
+        user_id,
+        date_day
+    from int_user_activity_daily
+    where is_active
+),
+
+report_days as (
+    select int_calendar_days.date_day
+    from int_calendar_days
+    where int_calendar_days.date_day >= (select min(active_user_days.date_day) from active_user_days)
+),
+
+-- Window logic instead of days x users: an active day d keeps the user in
+-- the wau window for days d..d+6 and in the mau window for d..d+29, up to
+-- (not including) the user's next active day, which takes over. The
+-- resulting intervals never overlap, so counting intervals counts users.
+user_coverage as (
+    select
+        user_id,
+        date_day,
+        lead(date_day) over (partition by user_id order by date_day) as next_active_day
+    from active_user_days
+),
+
+coverage_bounds as (
+    select
+        date_day,
+        case
+            when next_active_day is null or next_active_day > {{ dbt.dateadd('day', 7, 'date_day') }}
+                then cast({{ dbt.dateadd('day', 7, 'date_day') }} as date)
+            else next_active_day
+        end as wau_ends_before,
+        case
+            when next_active_day is null or next_active_day > {{ dbt.dateadd('day', 30, 'date_day') }}
+                then cast({{ dbt.dateadd('day', 30, 'date_day') }} as date)
+            else next_active_day
+        end as mau_ends_before
+    from user_coverage
+),
+
+-- +1 where a user's coverage starts, -1 the day after it ends.
+coverage_changes as (
+    select
+        date_day as change_day,
+        1 as dau_change,
+        1 as wau_change,
+        1 as mau_change
+    from coverage_bounds
+    union all
+    select
+        cast({{ dbt.dateadd('day', 1, 'date_day') }} as date) as change_day,
+        -1 as dau_change,
+        0 as wau_change,
+        0 as mau_change
+    from coverage_bounds
+    union all
+    select
+        wau_ends_before as change_day,
+        0 as dau_change,
+        -1 as wau_change,
+        0 as mau_change
+    from coverage_bounds
+    union all
+    select
+        mau_ends_before as change_day,
+        0 as dau_change,
+        0 as wau_change,
+        -1 as mau_change
+    from coverage_bounds
+),
+
+daily_changes as (
+    select
+        change_day,
+        sum(dau_change) as dau_change,
+        sum(wau_change) as wau_change,
+        sum(mau_change) as mau_change
+    from coverage_changes
+    group by change_day
+),
+
+daily_counts as (
+    select
+        report_days.date_day,
+        sum(coalesce(daily_changes.dau_change, 0)) over (
+            order by report_days.date_day rows between unbounded preceding and current row
+        ) as dau,
+        sum(coalesce(daily_changes.wau_change, 0)) over (
+            order by report_days.date_day rows between unbounded preceding and current row
+        ) as wau,
+        sum(coalesce(daily_changes.mau_change, 0)) over (
+            order by report_days.date_day rows between unbounded preceding and current row
+        ) as mau
+    from report_days
+    left join daily_changes
+        on report_days.date_day = daily_changes.change_day
+),
+
+final as (
+    select
+        cast(date_day as date) as date_day,
+        cast(dau as {{ dbt.type_bigint() }}) as dau,
+        cast(wau as {{ dbt.type_bigint() }}) as wau,
+        cast(mau as {{ dbt.type_bigint() }}) as mau,
+        {{ safe_ratio('dau', 'mau') }} as stickiness
+    from daily_counts
+)
+
+select * from final
