@@ -178,9 +178,6 @@ SCHEMAS: dict[str, list[tuple[str, pa.DataType]]] = {
     "fx_rates": [("month", pa.date32()), ("currency", pa.string()), ("usd_per_unit", RATE)],
 }
 TABLES = tuple(SCHEMAS)
-ID_PREFIX = {"customers": "cus", "subscriptions": "sub", "invoices": "inv",
-             "invoice_line_items": "li", "users": "usr", "usage_events": "evt",
-             "support_tickets": "tkt", "nps_responses": "nps"}
 
 
 @dataclass(frozen=True)
@@ -727,12 +724,12 @@ def _settle(rng: np.random.Generator, head: Frame, lines: Frame, subs: Frame, cu
     u = rng.random(n)
     late = cust["late_payer"][c] & (u < 0.35)
     very_late = late & (u < 0.05)
-    on_time = issued + np.where(terms == 0, rng.integers(60, 8 * 3600, n),
-                                (rng.uniform(0.1, 0.95, n) * terms * DAY).astype(np.int64))
+    # Without payment terms the card on file is charged when the invoice is finalised.
+    on_time = issued + (rng.uniform(0.1, 0.95, n) * terms * DAY).astype(np.int64)
     paid = np.where(very_late, due + rng.integers(31, 75, n) * DAY,
                     np.where(late, due + rng.integers(1, 25, n) * DAY, on_time))
     instant = (kind == TRIAL) | (head["total"] <= 0)
-    paid = np.where(instant, issued + 60, paid)
+    paid = np.where(instant, issued, paid)
     settled = paid < clock.end_excl
     status = np.where(settled, PAID, OPEN)
     dunning_over = subs["dunning_end"][head["sub"]] < clock.end_excl
@@ -880,7 +877,7 @@ def _planted_events(rng: np.random.Generator, cust: Frame, users: Frame, onb: On
 
 
 def _usage(rng: np.random.Generator, cust: Frame, users: Frame, rows: Frame, fade: np.ndarray,
-           avail: np.ndarray, clock: Clock) -> Frame:
+           avail: np.ndarray) -> Frame:
     """Everyday usage: some users active on some days, a short session of events each day."""
     eng = cust["engagement"][rows["cust"]]
     length = rows["end"] - rows["start"]
@@ -1086,6 +1083,8 @@ def _fx_rates(seed: int, clock: Clock) -> dict[str, pa.Array]:
 
 
 def _plan_columns(plans: Frame) -> dict[str, pa.Array]:
+    """The price book in plan_id order (lines refer to plans by internal number)."""
+    plans = _take(plans, np.argsort(plans["plan_id"]))
     return {"plan_id": pa.array(plans["plan_id"], pa.string()),
             "plan_name": pa.array(plans["plan_name"], pa.string()),
             "product_id": pa.array(plans["product"], pa.string()),
@@ -1176,7 +1175,7 @@ def _activity(seed: int, out_dir: Path, file_format: str, cust: Frame, users: Fr
         rows = _take(rows_all, np.arange(lo, hi))
         fade = _fade(rows)
         avail = _available_users(users, rows["cust"], rows["start"], clock)
-        usage = _usage(rng, cust, users, rows, fade, avail, clock)
+        usage = _usage(rng, cust, users, rows, fade, avail)
         _keep_planted_exact(usage, onb)
         ev = _concat([usage, _planted_events(rng, cust, users, onb, block)])
         ev = _take(ev, np.lexsort((ev["at"], ev["cust"])))
@@ -1203,6 +1202,7 @@ def _activity(seed: int, out_dir: Path, file_format: str, cust: Frame, users: Fr
                   "category": _labels(t["category"], TICKET_CATEGORIES),
                   "csat_score": _ints(t["csat"])})
     counts["support_tickets"] = writer.close()
+    say(f"support_tickets: {counts['support_tickets']:,} rows")
     a = _concat(answers)
     a = _take(a, np.lexsort((a["cust"], a["at"])))
     writer = TableWriter(out_dir, "nps_responses", file_format, seed)
@@ -1214,6 +1214,7 @@ def _activity(seed: int, out_dir: Path, file_format: str, cust: Frame, users: Fr
                   "comment": _labels(a["comment"], [text for group in NPS_COMMENTS
                                                     for text in group])})
     counts["nps_responses"] = writer.close()
+    say(f"nps_responses: {counts['nps_responses']:,} rows")
     return counts
 
 

@@ -12,7 +12,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from retain.pipeline import ExitCode, run_pipeline
+from retain.dbt import run_dbt
+from retain.load import load_raw
 from retain.settings import quiet_telemetry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -38,15 +39,23 @@ def _isolated_dbt_output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 @pytest.fixture(scope="session")
 def build_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuildWarehouse:
-    """Build (once per arguments) a published warehouse from a raw folder."""
+    """Load a raw folder and run dbt on it, once per arguments.
+
+    The default command is the whole `dbt build`, data tests included; a
+    variant of settings can ask for just the models it reads (e.g.
+    ("run", "--select", "+fct_mrr")) to keep the suite fast.
+    """
     built: dict[str, Path] = {}
 
-    def build(raw_dir: Path, as_of: date, extra_vars: dict[str, Any] | None = None) -> Path:
-        key = json.dumps([str(raw_dir), as_of.isoformat(), extra_vars or {}], sort_keys=True)
+    def build(raw_dir: Path, as_of: date, extra_vars: dict[str, Any] | None = None,
+              command: tuple[str, ...] = ("build",)) -> Path:
+        key = json.dumps([str(raw_dir), as_of.isoformat(), extra_vars or {}, command],
+                         sort_keys=True)
         if key not in built:
             warehouse = tmp_path_factory.mktemp("warehouse") / "retain.duckdb"
-            report = run_pipeline(raw_dir, warehouse, as_of, extra_vars, progress=lambda _: None)
-            assert report.exit_code == ExitCode.OK, "\n".join(report.errors)
+            load_raw(raw_dir, warehouse)
+            outcome = run_dbt(list(command), warehouse, as_of, extra_vars)
+            assert outcome.success, "\n".join(outcome.failures)
             built[key] = warehouse
         return built[key]
 
