@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -18,6 +20,29 @@ INTERFACE_RELATIONS = (
     "dim_customers",
 )
 
+REVENUE_KPIS = (
+    ("ending_mrr", "MRR", "money"), ("arr", "ARR", "money"),
+    ("net_new_mrr", "net new MRR", "money"), ("new_mrr", "  new", "money"),
+    ("reactivation_mrr", "  reactivation", "money"), ("expansion_mrr", "  expansion", "money"),
+    ("contraction_mrr", "  contraction", "money"), ("churned_mrr", "  churned", "money"),
+    ("rounding_mrr", "  rounding", "money"), ("paying_customers", "paying customers", "count"),
+    ("nrr_12m", "NRR 12m", "percent"), ("grr_12m", "GRR 12m", "percent"),
+    ("logo_churn_rate", "logo churn", "percent"), ("quick_ratio", "quick ratio", "ratio"),
+    ("arpa", "ARPA", "money"), ("ltv", "LTV", "money"),
+)
+
+
+def _formatted(value: object, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    if kind == "money":
+        return f"{Decimal(str(value)):,.2f}"
+    if kind == "percent":
+        return f"{float(value):.1%}"  # type: ignore[arg-type]
+    if kind == "ratio":
+        return f"{float(value):.2f}"  # type: ignore[arg-type]
+    return f"{int(value):,}"  # type: ignore[call-overload]
+
 
 def relation_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     present = {name for (name,) in con.execute(
@@ -30,14 +55,56 @@ def relation_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return rows
 
 
-def summary_text(report: RunReport, warehouse: Path) -> str:
-    lines = ["", "Retain run summary", "=================="]
+def revenue_kpi_lines(con: duckdb.DuckDBPyConnection, months: int = 3) -> list[str]:
+    columns = ", ".join(column for column, _, _ in REVENUE_KPIS)
+    rows = con.execute(f"select month, {columns} from metrics_revenue_monthly "
+                       f"order by month desc limit {months}").fetchall()[::-1]
+    if not rows:
+        return ["revenue: no paying customers yet"]
+    header = f"{'':<18}" + "".join(f"{row[0]:%Y-%m}".rjust(15) for row in rows)
+    lines = ["revenue (reporting currency)", header]
+    for index, (_, label, kind) in enumerate(REVENUE_KPIS, start=1):
+        lines.append(f"{label:<18}" + "".join(_formatted(row[index], kind).rjust(15)
+                                               for row in rows))
+    return lines
+
+
+def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
+    lines = ["customer success"]
+    onboarding = con.execute(
+        "select cohort_month, completed, missed, in_progress, onboarding_completion_rate "
+        "from metrics_onboarding_cohorts where completed + missed > 0 "
+        "order by cohort_month desc limit 3").fetchall()
+    for cohort, completed, missed, in_progress, rate in onboarding[::-1]:
+        lines.append(f"  onboarding {cohort:%Y-%m}: {_formatted(rate, 'percent')} completed "
+                     f"({completed} completed, {missed} missed, {in_progress} in progress)")
+    nps = con.execute("select month, responses, nps from metrics_nps_monthly "
+                      "order by month desc limit 1").fetchone()
+    if nps:
+        lines.append(f"  NPS {nps[0]:%Y-%m}: {nps[2]:.1f} over {nps[1]:,} responses")
+    worklist = con.execute("select count(*), sum(mrr_at_risk), "
+                           "count(*) filter (where risk_band = 'critical') "
+                           "from rpt_churn_risk_worklist").fetchone()
+    if worklist:
+        lines.append(f"  churn-risk worklist at {as_of}: {worklist[0]:,} customers "
+                     f"({worklist[2]:,} critical), MRR at risk {_formatted(worklist[1] or 0, 'money')}")
+    return lines
+
+
+def summary_text(report: RunReport, warehouse: Path, as_of: date) -> str:
+    lines = ["", f"Retain run summary (as of {as_of})", "=" * 40]
     timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
     lines.append(f"timings: {timings}")
     lines.append("raw rows: " + ", ".join(f"{t} {n:,}" for t, n in report.raw_rows.items()))
     lines.append("dbt: " + ", ".join(f"{n} {s}" for s, n in sorted(report.dbt_counts.items())))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = relation_rows(con)
-    lines.append(f"published: {warehouse}")
-    lines.extend(f"  {name:<32} {count:>12,} rows" for name, count in rows.items())
+        lines.append(f"published {warehouse}: " + ", ".join(
+            f"{name} {count:,}" for name, count in rows.items()))
+        lines.append("")
+        lines.extend(revenue_kpi_lines(con))
+        if {"metrics_onboarding_cohorts", "metrics_nps_monthly",
+                "rpt_churn_risk_worklist"} <= rows.keys():
+            lines.append("")
+            lines.extend(success_kpi_lines(con, as_of))
     return "\n".join(lines)

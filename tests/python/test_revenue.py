@@ -243,3 +243,19 @@ def test_hand_computed_monthly_ratios(build_warehouse: BuildWarehouse) -> None:
                                "where month = '2024-01-01'")[0]
     # The first month has no P and no losses: every such ratio is NULL, never 0.
     assert january == (None, None, None, None, None)
+
+
+def test_generated_business_reconciles_with_independent_calculation(
+        build_warehouse: BuildWarehouse, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Realistic dynamics (prorations, delinquency, five currencies, reactivations)."""
+    from retain.generate import generate_raw_data
+
+    raw_dir = tmp_path_factory.mktemp("generated_raw")
+    generate_raw_data(raw_dir, customers=150, seed=11, end_date=date(2026, 11, 20), years=2,
+                      file_format="csv")
+    settings = Settings(as_of=date(2026, 11, 10))
+    warehouse = build_warehouse(raw_dir, settings.as_of, None, REVENUE_MODELS)
+    expected = _as_rows(customer_movements(mrr_by_month(raw_dir, settings), settings))
+    actual = fct_mrr_rows(warehouse)
+    assert len(expected) > 500  # the sample is a real business, not a handful of rows
+    assert actual == expected
