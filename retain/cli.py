@@ -11,6 +11,7 @@ from pathlib import Path
 from retain.settings import (
     quiet_telemetry,
     raw_dir_from_environment,
+    report_dir_from_environment,
     today_utc,
     warehouse_from_environment,
 )
@@ -63,20 +64,42 @@ def _command_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_validate(args: argparse.Namespace) -> int:
+    """Load into a throwaway DuckDB file and validate: the published warehouse is never touched."""
+    import tempfile
+
+    from expectations.validate import absent_tables, validate_raw
+    from retain.load import RawInputError, load_raw
+
+    raw = args.raw or raw_dir_from_environment()
+    with tempfile.TemporaryDirectory(prefix="retain-validate-") as scratch:
+        loaded = Path(scratch) / "retain.duckdb"
+        try:
+            load_raw(raw, loaded, _stderr)
+        except RawInputError as error:
+            _stderr(f"error: input rejected: {error}")
+            return 2
+        result = validate_raw(loaded, args.report_dir or report_dir_from_environment(),
+                              absent=absent_tables(raw), progress=_stderr)
+    print(result.report_text(), file=sys.stdout if result.passed else sys.stderr)
+    return 0 if result.passed else 2
+
+
 def _command_run(args: argparse.Namespace) -> int:
     from retain.pipeline import ExitCode, run_pipeline
     from retain.summary import summary_text
 
     raw = args.raw or raw_dir_from_environment()
     warehouse = args.warehouse or warehouse_from_environment()
-    report = run_pipeline(raw, warehouse, args.as_of or today_utc())
+    as_of = args.as_of or today_utc()
+    report = run_pipeline(raw, warehouse, as_of)
     if report.exit_code != ExitCode.OK:
         for error in report.errors:
             _stderr(f"error: {error}")
         _stderr(f"run failed (exit {int(report.exit_code)}); published warehouse unchanged: "
                 f"{warehouse}")
         return int(report.exit_code)
-    print(summary_text(report, warehouse))
+    print(summary_text(report, warehouse, as_of))
     return 0
 
 
@@ -85,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="retain",
         description="Retain: one shared set of SaaS revenue and customer-success metrics, "
                     "built with dbt on DuckDB.",
-        epilog="exit codes: 0 ok, 2 input rejected, 3 build or test failed, "
+        epilog="exit codes: 0 ok, 2 input rejected (load or validation), 3 build or test failed, "
                "4 another run in progress")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -110,9 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_options(load)
     load.set_defaults(handler=_command_load)
 
+    validate = commands.add_parser(
+        "validate", help="check raw files against the input contract (Great Expectations)",
+        description="Load raw files into a temporary DuckDB file and validate every table "
+                    "against the raw contract; print each failed expectation with a few "
+                    "sample values; write the JSON results and Data Docs to the report folder.")
+    validate.add_argument("--raw", type=Path, default=None, metavar="DIR",
+                          help="folder of raw files (env RETAIN_RAW_DIR; default data/raw)")
+    validate.add_argument("--report-dir", type=Path, default=None, metavar="DIR",
+                          help="results and Data Docs (env RETAIN_GX_OUTPUT; default gx_output)")
+    validate.set_defaults(handler=_command_validate)
+
     run = commands.add_parser("run", help="load, build, test and publish the warehouse",
-                              description="Load raw files, run dbt build into a new file and "
-                                          "publish it atomically when every step passed.")
+                              description="Load raw files, validate them, run dbt build into "
+                                          "a new file and publish it atomically when every "
+                                          "step passed.")
     _add_location_options(run)
     run.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                      help="compute the warehouse as of the end of this day (dbt var "

@@ -125,7 +125,12 @@ def _source_columns(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> dict[s
 
 
 def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
+    """The gist of a DuckDB error; a CSV error names its cause two lines down
+    (e.g. "This file is not utf-8 encoded")."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    if "CSV Error" in lines[0] and len(lines) > 2:
+        return f"{lines[0]}: {lines[2]}"
+    return lines[0]
 
 
 def _check_typing(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
@@ -162,6 +167,8 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> int:
     if raw_file.path is None:
         con.execute(f"create or replace table {target} as {_empty_table_sql(table)}")
         return 0
+    if raw_file.path.stat().st_size == 0:
+        raise RawInputError(raw_file.path, "file is empty (not even a header row)")
     source_columns = _source_columns(con, raw_file)
     missing = [c.name for c in table.columns if c.name not in source_columns]
     if missing:

@@ -2,6 +2,8 @@
 
 BI tools keep reading the previous snapshot while a run builds the next one;
 a run that fails anywhere leaves the published file byte for byte intact.
+What is published is written in an older storage version than DuckDB 2.0's
+default, because the DuckDB 1.x clients inside BI tools cannot read 2.x files.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+import duckdb
+
+# The newest storage version DuckDB 1.4 clients read (stack-notes.md).
+PUBLISHED_STORAGE_VERSION = "v1.4.0"
 
 
 class RunInProgressError(Exception):
@@ -66,9 +73,37 @@ def fresh_build_file(warehouse: Path) -> Path:
     return path
 
 
+def snapshot_path(warehouse: Path) -> Path:
+    """Where the readable copy is written before the rename: same file system,
+    same file name (DuckDB names the catalog after it)."""
+    return warehouse.parent / ".build" / "snapshot" / warehouse.name
+
+
+def _write_snapshot(built: Path, snapshot: Path) -> None:
+    """Copy every schema, table and view of built into a file older clients read."""
+    snapshot.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (snapshot, snapshot.with_name(snapshot.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    catalog = '"' + built.stem.replace('"', '""') + '"'  # the name its views refer to
+    with duckdb.connect() as con:
+        con.execute("set preserve_insertion_order = false")
+        con.execute(f"attach {_literal(built)} as {catalog} (read_only)")
+        con.execute(f"attach {_literal(snapshot)} as snapshot "
+                    f"(storage_version '{PUBLISHED_STORAGE_VERSION}')")
+        con.execute(f"copy from database {catalog} to snapshot")
+        con.execute("detach snapshot")
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def publish(built: Path, warehouse: Path) -> None:
-    """Replace the published warehouse by the built one in one atomic step."""
+    """Replace the published warehouse by a readable copy of the built one, atomically."""
     wal = built.with_name(built.name + ".wal")
     if wal.exists():
         raise RuntimeError(f"{built} still has a write-ahead log: a connection is open")
-    os.replace(built, warehouse)
+    snapshot = snapshot_path(warehouse)
+    _write_snapshot(built, snapshot)
+    os.replace(snapshot, warehouse)
+    built.unlink()

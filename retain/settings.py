@@ -9,6 +9,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_RAW_DIR = PROJECT_DIR / "data" / "raw"
 DEFAULT_WAREHOUSE = PROJECT_DIR / "warehouse" / "retain.duckdb"
+DEFAULT_REPORT_DIR = PROJECT_DIR / "gx_output"  # git-ignored
 
 # Telemetry is off for every tool this project starts.
 QUIET_ENVIRONMENT = {
@@ -34,6 +35,11 @@ def warehouse_from_environment() -> Path:
         return DEFAULT_WAREHOUSE
     path = Path(configured)
     return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def report_dir_from_environment() -> Path:
+    """Where raw validation writes its JSON results and Data Docs site."""
+    return Path(os.environ.get("RETAIN_GX_OUTPUT") or DEFAULT_REPORT_DIR)
 
 
 def today_utc() -> date:

@@ -1,0 +1,241 @@
+"""Table-level rules that no chunk of rows can decide, as DuckDB SQL.
+
+Keys, relationships, sums over line items, fx coverage and volume need the
+whole table (or two tables). DuckDB computes each as a small set of
+offending items; expectations.validate turns their counts into one row that
+GX validates, so that one GX report holds every check.
+
+Every check's SQL returns rows of (item varchar, rows bigint): one per
+offending value, with how many raw rows it stands for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from retain.contract import TABLES_BY_NAME, Column, Table
+from retain.load import RAW_SCHEMA
+
+# Beyond the contract, warnings only: a day's events against the usual count
+# of the same weekday, a month's invoices against the month before.
+QUIET_DAY_SHARE = 0.25
+QUIET_DAY_MINIMUM_USUAL = 50
+INVOICE_DROP_SHARE = 0.5
+INVOICE_DROP_MINIMUM_PREVIOUS = 20
+
+CODE_COLUMNS = ("currency", "country")  # codes compared in upper case
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    name: str  # column of the frame GX validates
+    column: str | None  # contract column the rule is about
+    rule: str  # what is expected, in words a person can act on
+    sql: str
+    blocking: bool = True  # a rule of the contract; False: a warning beyond it
+    min_rows: int = 0
+    max_rows: int | None = 0
+    counting: str = "row(s) broke it"
+
+
+@dataclass(frozen=True)
+class FxSettings:
+    """The dbt vars that decide which fx rates a conversion needs (metrics.md)."""
+
+    reporting_currency: str = "USD"
+    rate_month: str = "invoice"  # or "latest"
+    as_of: date | None = None  # rows from after this day do not exist yet
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def relation(table: str) -> str:
+    return f"{RAW_SCHEMA}.{quote(table)}"
+
+
+def normalised_sql(column: Column, alias: str = "") -> str:
+    """A column as the contract reads it: trimmed, empty as NULL, enumerations
+    lower case and codes upper case. Typed columns are already clean."""
+    sql = (alias + "." if alias else "") + quote(column.name)
+    if column.type != "string":
+        return sql
+    text = f"nullif(trim({sql}), '')"
+    if column.accepted_values:
+        return f"lower({text})"
+    if column.name in CODE_COLUMNS:
+        return f"upper({text})"
+    return text
+
+
+def _column(table: str, name: str) -> Column:
+    return next(c for c in TABLES_BY_NAME[table].columns if c.name == name)
+
+
+def _volume(table: Table) -> TableCheck:
+    return TableCheck(f"{table.name}_rows", None, "at least one row (a required table)",
+                      f"select 'rows' as item, count(*) as rows from {relation(table.name)}",
+                      min_rows=1, max_rows=None, counting="rows in the table")
+
+
+def _duplicate_keys(table: Table) -> TableCheck | None:
+    names = [table.primary_key] if table.primary_key else list(table.unique_together)
+    if not names:
+        return None
+    keys = [normalised_sql(_column(table.name, name)) for name in names]
+    item = " || ' ' || ".join(f"cast({key} as varchar)" for key in keys)
+    label = ", ".join(names)
+    return TableCheck(
+        f"duplicate_{'_'.join(names)}", label,
+        f"({label}) unique", f"""
+        select {item} || ' (' || count(*) || ' rows)' as item, count(*) as rows
+        from {relation(table.name)}
+        where {' and '.join(f'{key} is not null' for key in keys)}
+        group by {', '.join(keys)}
+        having count(*) > 1""")
+
+
+def _orphans(table: Table, column: Column) -> TableCheck:
+    parent_table, parent_name = str(column.references).split(".")
+    child = normalised_sql(column, "child")
+    parent = normalised_sql(_column(parent_table, parent_name), "parent")
+    return TableCheck(
+        f"orphan_{column.name}", column.name, f"exists in {column.references}", f"""
+        select {child} || ' (' || count(*) || ' rows)' as item, count(*) as rows
+        from {relation(table.name)} as child
+        where {child} is not null
+          and not exists (select 1 from {relation(parent_table)} as parent
+                          where {parent} = {child})
+        group by {child}""")
+
+
+def _invoice_sums() -> list[TableCheck]:
+    """An invoice's subtotal and discount are the sums of its lines'."""
+    invoice_id = normalised_sql(_column("invoices", "invoice_id"), "invoice")
+    line_invoice_id = normalised_sql(_column("invoice_line_items", "invoice_id"))
+    checks = []
+    for invoice_column, line_column in (("subtotal", "amount"),
+                                        ("discount_amount", "discount_amount")):
+        checks.append(TableCheck(
+            f"{invoice_column}_differs_from_lines", invoice_column,
+            f"= sum of its invoice_line_items.{line_column} to the cent", f"""
+            with line_sums as (
+                select {line_invoice_id} as invoice_id,
+                       sum(coalesce({quote(line_column)}, 0)) as lines_total
+                from {relation('invoice_line_items')}
+                group by 1
+            )
+            select {invoice_id} || ': ' || round(coalesce(invoice.{invoice_column}, 0), 2)
+                   || ', lines ' || round(coalesce(line_sums.lines_total, 0), 2) as item,
+                   1 as rows
+            from {relation('invoices')} as invoice
+            left join line_sums on line_sums.invoice_id = {invoice_id}
+            where round(coalesce(invoice.{invoice_column}, 0), 2)
+               <> round(coalesce(line_sums.lines_total, 0), 2)"""))
+    return checks
+
+
+def _fx_coverage(fx: FxSettings) -> TableCheck:
+    """A rate for every currency (and, by default, month) a conversion needs.
+
+    Invoices in the reporting currency R need R's rate unless R is USD;
+    every other currency needs its own rate and R's."""
+    currency = normalised_sql(_column("invoices", "currency"))
+    reporting = fx.reporting_currency.strip().upper()
+    existing = f"issued_at < timestamp '{fx.as_of + timedelta(days=1)}'" if fx.as_of else "true"
+    needed = [currency] + ([f"'{reporting}'"] if reporting != "USD" else [])
+    needs = " union all ".join(
+        f"select {code} as currency, cast(date_trunc('month', issued_at) as date) as month "
+        f"from {relation('invoices')} where {existing}" for code in needed)
+    rate_currency = normalised_sql(_column("fx_rates", "currency"), "rate")
+    if fx.rate_month == "latest":
+        as_of_month = f"date_trunc('month', date '{fx.as_of}')" if fx.as_of else "needs.month"
+        matching, group, label = f"rate.month <= {as_of_month}", "needs.currency", "needs.currency"
+        rule = "a rate in fx_rates at or before the as_of month for every currency"
+    else:
+        matching, group = "rate.month = needs.month", "needs.currency, needs.month"
+        label = "needs.currency || ' ' || strftime(needs.month, '%Y-%m')"
+        rule = "a rate in fx_rates for every currency and issued_at month"
+    return TableCheck(
+        "missing_fx_rate", "currency", rule, f"""
+        with needs as ({needs})
+        select {label} || ' (' || count(*) || ' invoices)' as item, count(*) as rows
+        from needs
+        where needs.currency <> 'USD'
+          and not exists (select 1 from {relation('fx_rates')} as rate
+                          where {rate_currency} = needs.currency and {matching})
+        group by {group}""")
+
+
+def _quiet_event_days() -> TableCheck:
+    return TableCheck(
+        "quiet_event_days", "occurred_at",
+        f"no day with fewer than {QUIET_DAY_SHARE:.0%} of the events of the same weekday "
+        "in the four weeks before", f"""
+        with daily as (
+            select cast(occurred_at as date) as day, count(*) as events
+            from {relation('usage_events')} group by 1
+        ),
+        days as (
+            select cast(unnest(range(cast(min(day) as timestamp),
+                                     cast(max(day) as timestamp), interval 1 day)) as date) as day
+            from daily
+        ),
+        compared as (
+            select days.day, coalesce(daily.events, 0) as events,
+                   median(coalesce(daily.events, 0)) over (
+                       partition by dayofweek(days.day) order by days.day
+                       rows between 4 preceding and 1 preceding) as usual
+            from days left join daily on daily.day = days.day
+        )
+        select strftime(day, '%Y-%m-%d') || ': ' || events || ' events, usually '
+               || cast(usual as bigint) as item, events as rows
+        from compared
+        where usual >= {QUIET_DAY_MINIMUM_USUAL} and events < {QUIET_DAY_SHARE} * usual""",
+        blocking=False, counting="events on the flagged days")
+
+
+def _invoice_volume_drops() -> TableCheck:
+    return TableCheck(
+        "invoice_volume_drops", "issued_at",
+        f"no month with fewer than {INVOICE_DROP_SHARE:.0%} of the month before's invoices",
+        f"""
+        with monthly as (
+            select cast(date_trunc('month', issued_at) as date) as month, count(*) as invoices
+            from {relation('invoices')} group by 1
+        ),
+        months as (
+            select cast(unnest(range(cast(min(month) as timestamp), cast(max(month) as timestamp),
+                                     interval 1 month)) as date) as month
+            from monthly
+        ),
+        compared as (
+            select months.month, coalesce(monthly.invoices, 0) as invoices,
+                   lag(coalesce(monthly.invoices, 0)) over (order by months.month) as previous
+            from months left join monthly on monthly.month = months.month
+        )
+        select strftime(month, '%Y-%m') || ': ' || invoices || ' invoices after ' || previous
+               as item, invoices as rows
+        from compared
+        where previous >= {INVOICE_DROP_MINIMUM_PREVIOUS}
+          and invoices < {INVOICE_DROP_SHARE} * previous""",
+        blocking=False, counting="invoices in the flagged months")
+
+
+def table_checks(table: Table, absent_tables: frozenset[str], fx: FxSettings) -> list[TableCheck]:
+    """The table-level checks of one present table; an absent parent is not checked.
+
+    The last day and month of the data are left out of the warnings (the
+    ranges above stop before them): a sample cut mid-month is not a drop."""
+    checks = [] if table.optional else [_volume(table)]
+    duplicates = _duplicate_keys(table)
+    checks += [duplicates] if duplicates else []
+    checks += [_orphans(table, column) for column in table.columns
+               if column.references and column.references.split(".")[0] not in absent_tables]
+    if table.name == "invoices":
+        checks += [*_invoice_sums(), _fx_coverage(fx), _invoice_volume_drops()]
+    if table.name == "usage_events":
+        checks.append(_quiet_event_days())
+    return checks

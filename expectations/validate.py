@@ -1,0 +1,282 @@
+"""Validate the loaded raw tables against the contract with Great Expectations.
+
+Runs on the `raw` schema of a DuckDB file that retain.load filled, before
+anything is built: each present table's row suite over chunks of its rows,
+then its table suite over the counts DuckDB computed. Writes the full GX
+results (JSON) and the Data Docs site to a report folder, and returns what a
+person needs to act: per failed expectation the table, column, rule, how many
+rows broke it and a few samples. Contract rules block; the rest warn.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from expectations.aggregates import FxSettings, TableCheck, table_checks
+from expectations.frames import SAMPLE_SIZE, check_frame, row_chunks
+from expectations.suites import row_suite, table_suite
+from retain.contract import TABLES, Table
+from retain.load import raw_files
+from retain.settings import QUIET_ENVIRONMENT
+
+DEFAULT_CHUNK_ROWS = 1_000_000
+RESULTS_FILE = "validation.json"
+DATA_DOCS_FOLDER = "data_docs"
+
+
+@dataclass(frozen=True)
+class Failure:
+    table: str
+    column: str | None
+    expected: str
+    observed: str
+    rows: int | None
+    samples: list[str]
+    blocking: bool
+
+    def line(self) -> str:
+        where = self.table + (f".{self.column}" if self.column else "")
+        samples = f"; e.g. {'; '.join(self.samples)}" if self.samples else ""
+        severity = "blocking" if self.blocking else "warning"
+        return f"[{severity}] {where}: expected {self.expected}; {self.observed}{samples}"
+
+
+@dataclass
+class ValidationResult:
+    failures: list[Failure]
+    report_dir: Path
+    seconds: float
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def blocking_failures(self) -> list[Failure]:
+        return [failure for failure in self.failures if failure.blocking]
+
+    @property
+    def warnings(self) -> list[Failure]:
+        return [failure for failure in self.failures if not failure.blocking]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking_failures
+
+    def report_text(self) -> str:
+        verdict = ("passed" if self.passed
+                   else f"failed: {len(self.blocking_failures)} blocking expectation(s)")
+        lines = [f"raw validation {verdict}, {len(self.warnings)} warning(s), "
+                 f"{sum(self.rows.values()):,} rows in {self.seconds:.1f}s"]
+        lines += [failure.line() for failure in self.failures]
+        lines.append(f"full results: {self.report_dir / RESULTS_FILE}; "
+                     f"data docs: {self.report_dir / DATA_DOCS_FOLDER / 'index.html'}")
+        return "\n".join(lines)
+
+
+def absent_tables(raw_dir: Path) -> frozenset[str]:
+    """Optional tables without a file: no checks, and no foreign keys into them."""
+    return frozenset(raw.table.name for raw in raw_files(raw_dir) if raw.path is None)
+
+
+def _gx_context(report_dir: Path) -> Any:
+    """An ephemeral GX context: no project files, no analytics, no progress bars,
+    one Data Docs site under report_dir."""
+    for name, value in QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for site in list(context.get_site_names()):
+        context.delete_data_docs_site(site)
+    context.add_data_docs_site("retain", {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                          "base_directory": str(report_dir / DATA_DOCS_FOLDER)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    })
+    return context
+
+
+def _checkpoint(context: Any, suite: Any, index_columns: list[str]) -> Any:
+    """A checkpoint validating one suite against whichever frame it is given."""
+    import great_expectations as gx
+
+    batch = (context.data_sources.all()["raw"].add_dataframe_asset(suite.name)
+             .add_batch_definition_whole_dataframe(suite.name))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=context.suites.add(suite)))
+    return context.checkpoints.add(gx.Checkpoint(
+        name=suite.name, validation_definitions=[definition],
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE,
+                       "unexpected_index_column_names": index_columns}))
+
+
+def _raised(info: Any) -> str | None:
+    """The message of an exception GX caught while evaluating, if any."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message") or "an error").splitlines()[0]
+    return next((found for value in info.values() if (found := _raised(value))), None)
+
+
+def _text(value: Any) -> str:
+    """A sample value as a person writes it: null, a date, a timestamp, a number."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    text = str(value)
+    return "null" if text in {"NaT", "nan", "None", "<NA>"} else text
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'' if count == 1 else 's'} broke it"
+
+
+def _row_samples(result: dict[str, Any], index_columns: list[str]) -> list[str]:
+    """Offending values, each with the key of its row when GX reports it."""
+    indexed = result.get("partial_unexpected_index_list") or []
+    if indexed and isinstance(indexed[0], dict):
+        return [" ".join(f"{name}={_text(value)}" for name, value in
+                         sorted(row.items(), key=lambda item: item[0] not in index_columns))
+                for row in indexed]
+    return [_text(value) for value in result.get("partial_unexpected_list") or []]
+
+
+class _RowFailures:
+    """Failures of a row suite summed over the chunks of one table."""
+
+    def __init__(self, index_columns: list[str]) -> None:
+        self.index_columns = index_columns
+        self.found: dict[int, Failure] = {}
+
+    def add(self, validation: Any) -> None:
+        for position, outcome in enumerate(validation.results):
+            if outcome.success:
+                continue
+            meta = outcome.expectation_config.meta
+            result = outcome.result or {}
+            error = _raised(outcome.exception_info)
+            count = result.get("unexpected_count")
+            observed = (f"could not be evaluated: {error}" if error
+                        else _rows(count) if count is not None
+                        else f"observed {result.get('observed_value')}")
+            earlier = self.found.get(position)
+            if earlier and earlier.rows is not None and count is not None:
+                total = earlier.rows + count
+                samples = (earlier.samples + _row_samples(result, self.index_columns))
+                self.found[position] = Failure(
+                    earlier.table, earlier.column, earlier.expected, _rows(total),
+                    total, samples[:SAMPLE_SIZE], earlier.blocking)
+            elif not earlier:
+                self.found[position] = Failure(
+                    meta["table"], meta["column"], meta["rule"], observed, count,
+                    _row_samples(result, self.index_columns),
+                    outcome.expectation_config.severity == "critical")
+
+
+def _table_failures(validation: Any, table: Table, checks: list[TableCheck],
+                    samples: dict[str, list[str]]) -> list[Failure]:
+    by_name = {check.name: check for check in checks}
+    failures = []
+    for outcome in validation.results:
+        if outcome.success:
+            continue
+        check = by_name[outcome.expectation_config.kwargs["column"]]
+        error = _raised(outcome.exception_info)
+        values = (outcome.result or {}).get("partial_unexpected_list") or [None]
+        observed = (f"could not be evaluated: {error}" if error
+                    else f"{values[0]:,} {check.counting}")
+        failures.append(Failure(table.name, check.column, check.rule, observed, values[0],
+                                samples[check.name], check.blocking))
+    return failures
+
+
+def _index_columns(table: Table) -> list[str]:
+    return [table.primary_key] if table.primary_key else list(table.unique_together)
+
+
+def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
+                    absent: frozenset[str], fx: FxSettings, chunk_rows: int,
+                    gx_results: list[dict[str, Any]]) -> tuple[list[Failure], int]:
+    index_columns = _index_columns(table)
+    rows_checkpoint = _checkpoint(context, row_suite(table), index_columns)
+    row_failures, rows = _RowFailures(index_columns), 0
+    for chunk in row_chunks(con, table, chunk_rows):
+        rows += len(chunk)
+        for validation in rows_checkpoint.run(
+                batch_parameters={"dataframe": chunk}).run_results.values():
+            row_failures.add(validation)
+            gx_results.append(validation.to_json_dict())
+
+    checks = table_checks(table, absent, fx)
+    frame, samples = check_frame(con, checks)
+    failures = list(row_failures.found.values())
+    for validation in _checkpoint(context, table_suite(table, checks), []).run(
+            batch_parameters={"dataframe": frame}).run_results.values():
+        failures += _table_failures(validation, table, checks, samples)
+        gx_results.append(validation.to_json_dict())
+    return failures, rows
+
+
+def validate_raw(warehouse: Path, report_dir: Path, *,
+                 absent: frozenset[str] = frozenset(), fx: FxSettings | None = None,
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                 progress: Callable[[str], None] = lambda _: None) -> ValidationResult:
+    """Validate every present raw table of warehouse; write results to report_dir.
+
+    The DuckDB connection is read-only and closed before returning, so that
+    dbt can open the file next.
+    """
+    started = time.perf_counter()
+    context = _gx_context(report_dir)
+    context.data_sources.add_pandas("raw")
+    failures: list[Failure] = []
+    rows: dict[str, int] = {}
+    gx_results: list[dict[str, Any]] = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in TABLES:
+            if table.name in absent:
+                progress(f"validated {table.name:<20} absent (optional): nothing to check")
+                continue
+            table_started = time.perf_counter()
+            found, rows[table.name] = _validate_table(context, con, table, absent,
+                                                      fx or FxSettings(),
+                                                      chunk_rows, gx_results)
+            failures += found
+            progress(f"validated {table.name:<20} {rows[table.name]:>12,} rows, "
+                     f"{sum(f.blocking for f in found)} blocking, "
+                     f"{sum(not f.blocking for f in found)} warning(s) "
+                     f"in {time.perf_counter() - table_started:.1f}s")
+    result = ValidationResult(failures, report_dir, 0.0, rows)
+    _write_report(context, result, gx_results)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _write_report(context: Any, result: ValidationResult,
+                  gx_results: list[dict[str, Any]]) -> None:
+    """validation.json (ours and GX's full results) and a fresh Data Docs site."""
+    result.report_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(result.report_dir / DATA_DOCS_FOLDER, ignore_errors=True)
+    context.build_data_docs(site_names=["retain"])
+    (result.report_dir / RESULTS_FILE).write_text(json.dumps({
+        "passed": result.passed,
+        "blocking_failures": [asdict(failure) for failure in result.blocking_failures],
+        "warnings": [asdict(failure) for failure in result.warnings],
+        "rows": result.rows,
+        "gx_validation_results": gx_results,
+    }, indent=1, default=str))

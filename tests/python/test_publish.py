@@ -1,0 +1,121 @@
+"""Publishing: one run at a time, nothing published by a failed run, and a
+published file that the DuckDB 1.x clients inside BI tools can open."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from retain.dbt import DbtOutcome
+from retain.pipeline import ExitCode, run_pipeline
+from retain.publish import PUBLISHED_STORAGE_VERSION, build_path, publish, run_lock
+from tests.python.conftest import FIXTURES
+
+VALID_SMALL = FIXTURES / "valid_small"
+AS_OF = date(2024, 3, 31)
+DUCKDB_2_STORAGE = 999  # version number in the header of a file written in DuckDB 2.x format
+DUCKDB_1_4_STORAGE = 67
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    warehouse = tmp_path / "warehouse" / "retain.duckdb"
+    warehouse.parent.mkdir()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table fct_mrr as select 1 as customer_id, 9.99 as mrr")
+    return warehouse
+
+
+def _fingerprint(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def _header_storage_version(path: Path) -> int:
+    """The storage version number DuckDB writes after the magic bytes of the main header."""
+    header = path.read_bytes()[:20]
+    assert header[8:12] == b"DUCK"
+    return int.from_bytes(header[12:20], "little")
+
+
+def _fake_dbt(succeed: bool) -> Any:
+    """Stands in for `dbt build`: writes a view over raw (qualified by the
+    catalog, as dbt does) and a table, or fails."""
+    def run_dbt(command: list[str], warehouse: Path, *args: Any, **kwargs: Any) -> DbtOutcome:
+        if not succeed:
+            return DbtOutcome(success=False, failures=["model.retain.fct_mrr: boom"])
+        catalog = warehouse.stem
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute(f"create view main.stg_customers as "
+                        f"select trim(customer_id) as customer_id from {catalog}.raw.customers")
+            con.execute("create table main.dim_customers as select * from main.stg_customers")
+        return DbtOutcome(success=True, counts={"success": 2})
+    return run_dbt
+
+
+def test_second_run_exits_4_naming_the_running_one(tmp_path: Path, published: Path) -> None:
+    before = _fingerprint(published)
+    with run_lock(published):
+        report = run_pipeline(VALID_SMALL, published, AS_OF, progress=lambda _: None,
+                              report_dir=tmp_path / "gx")
+
+    assert report.exit_code == ExitCode.RUN_IN_PROGRESS
+    [message] = report.errors
+    assert (f"another retain run is in progress on {published} (pid {os.getpid()}, started "
+            in message)
+    assert _fingerprint(published) == before
+
+
+def test_failed_build_leaves_the_published_warehouse_intact(
+        tmp_path: Path, published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("retain.pipeline.run_dbt", _fake_dbt(succeed=False))
+    before = _fingerprint(published)
+
+    report = run_pipeline(VALID_SMALL, published, AS_OF, progress=lambda _: None,
+                          report_dir=tmp_path / "gx")
+
+    assert report.exit_code == ExitCode.BUILD_FAILED
+    assert report.errors == ["model.retain.fct_mrr: boom"]
+    assert _fingerprint(published) == before
+
+
+def test_a_run_publishes_a_file_duckdb_1_4_reads(
+        tmp_path: Path, published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("retain.pipeline.run_dbt", _fake_dbt(succeed=True))
+
+    report = run_pipeline(VALID_SMALL, published, AS_OF, progress=lambda _: None,
+                          report_dir=tmp_path / "gx")
+
+    assert report.exit_code == ExitCode.OK, report.errors
+    assert report.validation is not None and report.validation.passed
+    assert list(report.timings) == ["load", "validate", "dbt build", "publish"]
+    assert _header_storage_version(published) == DUCKDB_1_4_STORAGE
+    with duckdb.connect(str(published), read_only=True) as con:
+        [(tags,)] = con.execute("select tags from duckdb_databases() "
+                                "where database_name = 'retain'").fetchall()
+        assert tags["storage_version"] == PUBLISHED_STORAGE_VERSION + "+"
+        # The view over raw still resolves under the published file's name.
+        assert con.execute("select count(*) from stg_customers").fetchone() == (3,)
+        assert con.execute("select count(*) from dim_customers").fetchone() == (3,)
+    assert not build_path(published).exists()
+    assert not list(published.parent.glob(".build/snapshot/*"))
+
+
+def test_publish_replaces_a_file_that_is_in_duckdb_2_format(tmp_path: Path) -> None:
+    warehouse = tmp_path / "retain.duckdb"
+    built = build_path(warehouse)
+    built.parent.mkdir()
+    with duckdb.connect(str(built)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.customers as select 'c1' as customer_id")
+    assert _header_storage_version(built) == DUCKDB_2_STORAGE
+
+    publish(built, warehouse)
+
+    assert _header_storage_version(warehouse) == DUCKDB_1_4_STORAGE
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select customer_id from raw.customers").fetchall() == [("c1",)]

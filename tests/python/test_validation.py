@@ -1,0 +1,319 @@
+"""Raw validation: a catalogue of bad inputs, each stopped with its own message
+before dbt runs, and the published warehouse left exactly as it was."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations.validate import ValidationResult, absent_tables, validate_raw
+from retain.cli import main
+from retain.load import load_raw
+from retain.pipeline import ExitCode, run_pipeline
+from tests.python.conftest import FIXTURES
+
+VALID_SMALL = FIXTURES / "valid_small"
+AS_OF = date(2024, 3, 31)
+
+Mutation = Callable[[Path], None]
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """The loader stops: the message names the file and what is wrong with it."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Exactly one blocking expectation fails: table, column and rule."""
+
+    table: str
+    column: str | None
+    expected: str
+
+
+def _raw_copy(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    shutil.copytree(VALID_SMALL, raw)
+    return raw
+
+
+def _validate(raw: Path, report_dir: Path) -> ValidationResult:
+    warehouse = raw.parent / "loaded" / "retain.duckdb"
+    load_raw(raw, warehouse)
+    return validate_raw(warehouse, report_dir, absent=absent_tables(raw))
+
+
+# Mutations of the valid fixture, one per kind of bad input.
+
+def replace(table: str, old: str, new: str) -> Mutation:
+    def mutate(raw: Path) -> None:
+        path = raw / f"{table}.csv"
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        path.write_text(text.replace(old, new, 1))
+    return mutate
+
+
+def append(table: str, line: str) -> Mutation:
+    def mutate(raw: Path) -> None:
+        with open(raw / f"{table}.csv", "a") as handle:
+            handle.write(line + "\n")
+    return mutate
+
+
+def drop_line(table: str, prefix: str) -> Mutation:
+    def mutate(raw: Path) -> None:
+        path = raw / f"{table}.csv"
+        lines = path.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if not line.startswith(prefix)]
+        assert len(kept) == len(lines) - 1, f"no single line starting {prefix!r} in {path}"
+        path.write_text("".join(kept))
+    return mutate
+
+
+def edit_columns(table: str, drop: str | None = None, add: str | None = None) -> Mutation:
+    def mutate(raw: Path) -> None:
+        path = raw / f"{table}.csv"
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        names = [name for name in rows[0] if name != drop] + ([add] if add else [])
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, names, extrasaction="ignore", restval="x")
+            writer.writeheader()
+            writer.writerows(rows)
+    return mutate
+
+
+def write_bytes(name: str, content: Callable[[bytes], bytes]) -> Mutation:
+    def mutate(raw: Path) -> None:
+        path = raw / name
+        path.write_bytes(content(path.read_bytes() if path.exists() else b""))
+    return mutate
+
+
+def to_parquet(table: str, keep_csv: bool = False, truncate: bool = False) -> Mutation:
+    def mutate(raw: Path) -> None:
+        csv_path, parquet_path = raw / f"{table}.csv", raw / f"{table}.parquet"
+        duckdb.sql(f"copy (select * from read_csv('{csv_path}', all_varchar = true)) "
+                   f"to '{parquet_path}' (format parquet)")
+        if not keep_csv:
+            csv_path.unlink()
+        if truncate:
+            parquet_path.write_bytes(parquet_path.read_bytes()[:-100])
+    return mutate
+
+
+HEADER = "customer_id,customer_name,created_at,country,segment,acquisition_channel\n"
+
+CATALOGUE: list[tuple[str, Mutation, LoadError | Expectation]] = [
+    ("missing column", edit_columns("subscriptions", drop="status"),
+     LoadError("subscriptions.csv, column 'status': listed column(s) missing from the header")),
+    ("duplicate key", append("customers", " cus_1 ,Acme again,2024-01-06T10:00:00Z,US,smb,web"),
+     Expectation("customers", "customer_id", "(customer_id) unique")),
+    ("orphan foreign key", replace("invoices", "inv_4,cus_2,", "inv_4,cus_9,"),
+     Expectation("invoices", "customer_id", "exists in customers.customer_id")),
+    ("orphan foreign key into an optional table",
+     replace("usage_events", "evt_3,cus_2,usr_2", "evt_3,cus_2,usr_9"),
+     Expectation("usage_events", "user_id", "exists in users.user_id")),
+    ("unknown enum value", replace("invoices", ",open,EUR,", ",refunded,EUR,"),
+     Expectation("invoices", "status", "one of draft, open, paid, void, uncollectible")),
+    ("negative seat count", replace("subscriptions", "active,5,", "active,-5,"),
+     Expectation("subscriptions", "quantity", ">= 0")),
+    ("period_end before period_start",
+     replace("invoice_line_items", "2024-01-05,2024-02-05", "2024-02-05,2024-01-05"),
+     Expectation("invoice_line_items", "period_end", "> period_start")),
+    ("invoice total off by a cent", replace("invoices", "4.50,49.50", "4.50,49.51"),
+     Expectation("invoices", "total", "= subtotal - discount_amount + tax_amount to the cent")),
+    ("subtotal not the sum of its lines",
+     replace("invoice_line_items", "5,50.00,,,false", "5,45.00,,,false"),
+     Expectation("invoices", "subtotal", "= sum of its invoice_line_items.amount to the cent")),
+    ("paid invoice without paid_at",
+     replace("invoices", "2024-01-19T10:00:00Z,2024-01-06T10:00:00Z", "2024-01-19T10:00:00Z,"),
+     Expectation("invoices", "paid_at", "present when status is paid")),
+    ("trial ending before it starts",
+     replace("subscriptions", "2024-02-01T09:30:00Z,2024-02-15T09:30:00Z",
+             "2024-02-15T09:30:00Z,2024-02-01T09:30:00Z"),
+     Expectation("subscriptions", "trial_end", ">= trial_start")),
+    ("response before the ticket was opened",
+     replace("support_tickets", "2024-01-07T10:00:00Z,2024-01-07T11:00:00Z",
+             "2024-01-07T10:00:00Z,2024-01-07T09:00:00Z"),
+     Expectation("support_tickets", "first_response_at", ">= opened_at")),
+    ("unparsable date",
+     replace("invoice_line_items", "2024-01-24,2024-02-24", "24/01/2024,2024-02-24"),
+     LoadError("invoice_line_items.csv, column 'period_start': 1 value(s) are not a valid date "
+               "(sample bad value: '24/01/2024')")),
+    ("wrong number format", replace("invoices", "18.00,0,3.42,21.42", '"18,00",0,3.42,21.42'),
+     LoadError("invoices.csv, column 'subtotal': 1 value(s) are not a valid decimal "
+               "(sample bad value: '18,00')")),
+    ("empty file", write_bytes("customers.csv", lambda _: b""),
+     LoadError("customers.csv: file is empty")),
+    ("both CSV and Parquet for one table", to_parquet("users", keep_csv=True),
+     LoadError("both users.csv and users.parquet exist")),
+    ("missing fx rate", drop_line("fx_rates", "2024-02-01,eur"),
+     Expectation("invoices", "currency", "a rate in fx_rates for every currency and issued_at "
+                 "month")),
+    ("USD rate other than 1", replace("fx_rates", "2024-01-01,USD,1", "2024-01-01,USD,1.01"),
+     Expectation("fx_rates", "usd_per_unit", "= 1 for USD")),
+    ("fx month not a first day", replace("fx_rates", "2024-01-01,USD", "2024-01-15,USD"),
+     Expectation("fx_rates", "month", "the first day of a month")),
+    ("score 11", replace("nps_responses", ",9,great", ",11,great"),
+     Expectation("nps_responses", "score", ">= 0 and <= 10")),
+    ("file not UTF-8", write_bytes("customers.csv", lambda old: old.decode().replace(
+        "Acme Inc", "Acmé Müller").encode("latin-1")),
+     LoadError("customers.csv: cannot be read: Invalid Input Error: CSV Error on Line: 2: "
+               "Invalid unicode (byte sequence mismatch) detected. This file is not utf-8")),
+    ("truncated Parquet file", to_parquet("invoices", truncate=True),
+     LoadError("invoices.parquet: cannot be read:")),
+]
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    """A previously published warehouse (any DuckDB file will do)."""
+    warehouse = tmp_path / "warehouse" / "retain.duckdb"
+    warehouse.parent.mkdir()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table fct_mrr as select 1 as customer_id, 9.99 as mrr")
+    return warehouse
+
+
+def _fingerprint(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+@pytest.mark.parametrize(("mutation", "outcome"), [case[1:] for case in CATALOGUE],
+                         ids=[case[0] for case in CATALOGUE])
+def test_bad_input_is_rejected_and_the_warehouse_unchanged(
+        tmp_path: Path, published: Path, mutation: Mutation,
+        outcome: LoadError | Expectation) -> None:
+    raw = _raw_copy(tmp_path)
+    mutation(raw)
+    before = _fingerprint(published)
+
+    report = run_pipeline(raw, published, AS_OF, progress=lambda _: None,
+                          report_dir=tmp_path / "gx")
+
+    assert report.exit_code == ExitCode.INPUT_REJECTED
+    assert _fingerprint(published) == before
+    assert len(report.errors) == 1
+    if isinstance(outcome, LoadError):
+        assert report.validation is None
+        assert outcome.message in report.errors[0]
+    else:
+        assert report.validation is not None
+        failed = [(f.table, f.column, f.expected) for f in report.validation.blocking_failures]
+        assert failed == [(outcome.table, outcome.column, outcome.expected)]
+        assert report.validation.blocking_failures[0].line() in report.errors[0]
+
+
+def test_valid_fixture_passes_with_values_the_contract_normalises(tmp_path: Path) -> None:
+    # The fixture holds ` eur `, `Paid`, `Month`, `HIGH`, `de` and ` cus_2 `
+    # as a foreign key: normalised by the contract, not errors.
+    result = _validate(VALID_SMALL, tmp_path / "gx")
+
+    assert result.failures == []
+    assert result.rows["invoices"] == 5
+    assert (tmp_path / "gx" / "validation.json").is_file()
+    assert (tmp_path / "gx" / "data_docs" / "index.html").is_file()
+
+
+def test_an_empty_required_table_fails(tmp_path: Path) -> None:
+    raw = _raw_copy(tmp_path)
+    write_bytes("plans.csv", lambda old: old.split(b"\n")[0] + b"\n")(raw)
+
+    failed = [(f.table, f.column, f.expected) for f in _validate(raw, tmp_path / "gx").failures]
+
+    # Every plan_id elsewhere is then an orphan too.
+    assert failed[0] == ("plans", None, "at least one row (a required table)")
+    assert ("subscriptions", "plan_id", "exists in plans.plan_id") in failed
+
+
+def test_extra_column_is_allowed(tmp_path: Path) -> None:
+    raw = _raw_copy(tmp_path)
+    edit_columns("invoices", add="purchase_order")(raw)
+
+    assert _validate(raw, tmp_path / "gx").failures == []
+
+
+def test_absent_optional_tables_are_not_checked(tmp_path: Path) -> None:
+    raw = _raw_copy(tmp_path)
+    for table in ("users", "support_tickets", "nps_responses"):
+        (raw / f"{table}.csv").unlink()
+    # usage_events still names users: a foreign key into an absent table is not checked.
+
+    result = _validate(raw, tmp_path / "gx")
+
+    assert result.failures == []
+    assert "users" not in result.rows
+
+
+def test_rows_are_validated_in_chunks_with_counts_summed(tmp_path: Path) -> None:
+    raw = _raw_copy(tmp_path)
+    lines = [f"evt_{n},cus_1,usr_1,login,2024-01-05T11:00:00Z" for n in range(10, 5010)]
+    lines += [f"evt_{n},cus_1,usr_1,,2024-01-05T11:00:00Z" for n in (5010, 5011, 9999)]
+    append("usage_events", "\n".join(lines))(raw)
+    warehouse = tmp_path / "loaded" / "retain.duckdb"
+    load_raw(raw, warehouse)
+
+    result = validate_raw(warehouse, tmp_path / "gx", chunk_rows=2048)
+
+    [failure] = result.failures
+    assert (failure.table, failure.column, failure.expected) == (
+        "usage_events", "event_name", "not null")
+    assert failure.rows == 3
+    assert failure.samples == ["event_id=evt_5010 event_name=null",
+                               "event_id=evt_5011 event_name=null",
+                               "event_id=evt_9999 event_name=null"]
+
+
+def test_a_quiet_day_warns_and_does_not_block(tmp_path: Path) -> None:
+    raw = _raw_copy(tmp_path)
+    start = datetime(2024, 1, 1, 12)
+    lines = [f"evt_{day}_{n},cus_1,usr_1,login,{(start + timedelta(days=day)).isoformat()}Z"
+             for day in range(42) for n in range(2 if day == 35 else 60)]
+    append("usage_events", "\n".join(lines))(raw)
+
+    result = _validate(raw, tmp_path / "gx")
+
+    assert result.passed
+    [warning] = result.warnings
+    assert (warning.table, warning.column) == ("usage_events", "occurred_at")
+    assert warning.samples == ["2024-02-05: 2 events, usually 60"]
+
+
+def test_validate_command_prints_each_failure_and_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = _raw_copy(tmp_path)
+    replace("nps_responses", ",9,great", ",11,great")(raw)
+    replace("subscriptions", "active,5,", "active,-5,")(raw)
+
+    exit_code = main(["validate", "--raw", str(raw), "--report-dir", str(tmp_path / "gx")])
+
+    err = capsys.readouterr().err
+    assert exit_code == 2
+    assert ("[blocking] subscriptions.quantity: expected >= 0; 1 row broke it; "
+            "e.g. subscription_id=sub_1 quantity=-5") in err
+    assert ("[blocking] nps_responses.score: expected >= 0 and <= 10; 1 row broke it; "
+            "e.g. response_id=nps_1 score=11") in err
+
+
+def test_generated_sample_passes(tmp_path: Path) -> None:
+    generate = pytest.importorskip("retain.generate",
+                                   reason="retain.generate (sample generator) not written yet")
+    raw = tmp_path / "generated"
+    generate.generate_raw_data(raw, customers=300, seed=7, end_date=date(2025, 6, 30), years=2,
+                               file_format="csv", progress=lambda _: None)
+
+    result = _validate(raw, tmp_path / "gx")
+
+    assert result.blocking_failures == [], result.report_text()
