@@ -33,10 +33,10 @@ recurring_lines as (
         invoices.status as invoice_status,
         invoices.due_date,
         invoices.paid_date,
-        -- Tax is never revenue; discounts reduce it.
-        invoice_lines.amount - invoice_lines.discount_amount as net_amount,
         invoices.invoice_usd_per_unit,
         invoices.reporting_usd_per_unit,
+        -- Tax is never revenue; discounts reduce it.
+        invoice_lines.amount - invoice_lines.discount_amount as net_amount,
         -- A usage line without a plan is billed monthly.
         coalesce(
             plans.billing_interval_count * case plans.billing_interval when 'year' then 12 else 1 end,
@@ -49,7 +49,7 @@ recurring_lines as (
         on invoice_lines.plan_id = plans.plan_id
     where
         invoice_lines.line_type = 'subscription'
-        {%- if var('mrr_include_usage') %}
+    {%- if var('mrr_include_usage') %}
         or invoice_lines.line_type = 'usage'
         {%- endif %}
 ),
@@ -67,8 +67,8 @@ classified as (
     select
         cycle_bounds.*,
         (
-            whole_period_end = period_end_date
-            or cycle_start_date = period_start_date
+            cycle_bounds.whole_period_end = cycle_bounds.period_end_date
+            or cycle_bounds.cycle_start_date = cycle_bounds.period_start_date
         ) as is_whole_period,
         {{ dbt.datediff('cycle_start_date', 'period_end_date', 'day') }} as cycle_days,
         {{ dbt.datediff('period_start_date', 'period_end_date', 'day') }} as line_days

@@ -12,6 +12,9 @@ fx_rates as (
     select * from {{ ref('stg_fx_rates') }}
 ),
 
+{%- set fx_rate_month = setting('fx_rate_month', ['invoice', 'latest']) %}
+{%- if fx_rate_month == 'latest' %}
+
 latest_rate_months as (
     -- fx_rate_month = latest: each currency's latest rate at or before the as_of month.
     select
@@ -21,11 +24,12 @@ latest_rate_months as (
     where rate_month <= {{ as_of_month() }}
     group by currency
 ),
+{%- endif %}
 
 invoices_with_rate_month as (
     select
         invoices.*,
-        {%- if setting('fx_rate_month', ['invoice', 'latest']) == 'invoice' %}
+        {%- if fx_rate_month == 'invoice' %}
         cast({{ dbt.date_trunc('month', 'invoices.issued_at') }} as date) as invoice_rate_month,
         cast({{ dbt.date_trunc('month', 'invoices.issued_at') }} as date) as reporting_rate_month
         {%- else %}
@@ -33,7 +37,7 @@ invoices_with_rate_month as (
         reporting_currency_latest.rate_month as reporting_rate_month
         {%- endif %}
     from invoices
-    {%- if setting('fx_rate_month', ['invoice', 'latest']) == 'latest' %}
+    {%- if fx_rate_month == 'latest' %}
     left join latest_rate_months as invoice_currency_latest
         on invoices.currency = invoice_currency_latest.currency
     left join latest_rate_months as reporting_currency_latest

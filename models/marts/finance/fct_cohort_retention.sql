@@ -35,7 +35,7 @@ cohort_grid as (
         {{ dbt.datediff('cohort_sizes.cohort_month', 'months.month_start', 'month') }} as months_since
     from cohort_sizes
     inner join months
-        on months.month_start >= cohort_sizes.cohort_month
+        on cohort_sizes.cohort_month <= months.month_start
 ),
 
 cohort_mrr as (
@@ -72,7 +72,7 @@ cumulative_revenue as (
     inner join cohort_paid_revenue
         on
             cohort_grid.cohort_month = cohort_paid_revenue.cohort_month
-            and cohort_paid_revenue.paid_month <= cohort_grid.month
+            and cohort_grid.month >= cohort_paid_revenue.paid_month
     group by cohort_grid.cohort_month, cohort_grid.month
 ),
 

@@ -27,9 +27,9 @@ with_customer_context as (
         product_mrr_with_previous.mrr,
         product_mrr_with_previous.previous_mrr,
         product_mrr_with_previous.mrr_change,
+        customer_cohorts.cohort_month as customer_first_paying_month,
         coalesce(customer_mrr.mrr, 0) as customer_mrr,
-        coalesce(customer_mrr.previous_mrr, 0) as customer_previous_mrr,
-        customer_cohorts.cohort_month as customer_first_paying_month
+        coalesce(customer_mrr.previous_mrr, 0) as customer_previous_mrr
     from product_mrr_with_previous
     left join customer_mrr
         on

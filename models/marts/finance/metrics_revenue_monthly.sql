@@ -90,11 +90,11 @@ monthly_bridge as (
         cast(coalesce(movement_totals.new_customers, 0) as bigint) as new_customers,
         cast(coalesce(movement_totals.reactivated_customers, 0) as bigint) as reactivated_customers,
         cast(coalesce(movement_totals.churned_customers, 0) as bigint) as churned_customers,
-        coalesce(movement_totals.retained_base_mrr, 0) as retained_base_mrr,
-        coalesce(movement_totals.gross_retained_base_mrr, 0) as gross_retained_base_mrr,
         twelve_month_retention.base_mrr_12m,
         twelve_month_retention.retained_mrr_12m,
         twelve_month_retention.gross_retained_mrr_12m,
+        coalesce(movement_totals.retained_base_mrr, 0) as retained_base_mrr,
+        coalesce(movement_totals.gross_retained_base_mrr, 0) as gross_retained_base_mrr,
         coalesce(product_movement_customers.upsell_customers, 0) as upsell_customers,
         coalesce(product_movement_customers.cross_sell_customers, 0) as cross_sell_customers
     from reported_months
