@@ -259,3 +259,26 @@ def test_generated_business_reconciles_with_independent_calculation(
     actual = fct_mrr_rows(warehouse)
     assert len(expected) > 500  # the sample is a real business, not a handful of rows
     assert actual == expected
+
+
+def test_dim_customers_revenue_columns(build_warehouse: BuildWarehouse) -> None:
+    warehouse = build_warehouse(REVENUE_FIXTURE, AS_OF)
+    rows = {r[0]: r[1:] for r in query(
+        warehouse, "select customer_id, first_paid_month, mrr, arr, lifetime_revenue, is_paying, "
+                   "current_product_ids from dim_customers")}
+    # c11 is created after as_of: it does not exist yet.
+    assert sorted(rows) == [f"c{n:02d}" for n in range(1, 15) if n != 11]
+    # c01: Jan 200 + 50 setup fee, Feb-May 200 each; June's invoice is open, not revenue.
+    assert rows["c01"] == (date(2024, 1, 1), Decimal("200.00"), Decimal("2400.00"),
+                           Decimal("1050.00"), True, "core")
+    # c05: 6 x (100 - 20 discount) less a 10 credit; tax is never revenue.
+    assert rows["c05"][3] == Decimal("470.00")
+    # c09: 100 EUR a month at 1.10, 1.08, 1.07, 1.09 (the trial invoice is 0).
+    assert rows["c09"][3] == Decimal("434.00")
+    # c10: the June invoice is paid Jun 21, after as_of: not yet revenue, and no June MRR.
+    assert rows["c10"][1:5] == (Decimal("0.00"), Decimal("0.00"), Decimal("100.00"), False)
+    # c12 never had MRR (its 0.40 month is below the threshold): zeros, not NULLs, though the
+    # 0.40 it paid is realized revenue.
+    assert rows["c12"][:5] == (None, Decimal("0.00"), Decimal("0.00"), Decimal("0.40"), False)
+    # c13 pays for two products until it drops analytics in June.
+    assert rows["c13"][5] == "core"
