@@ -66,7 +66,8 @@ def _outcome_from_run_results(path: Path, outcome: DbtOutcome) -> None:
         outcome.counts[status] = outcome.counts.get(status, 0) + 1
         if status in {"error", "fail"}:
             message = (result.get("message") or "").strip().splitlines()
-            outcome.failures.append(f"{result.get('unique_id')}: {message[0] if message else status}")
+            first_line = message[0] if message else status
+            outcome.failures.append(f"{result.get('unique_id')}: {first_line}")
 
 
 def run_dbt(command: list[str], warehouse: Path, as_of: date,

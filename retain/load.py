@@ -110,12 +110,14 @@ def _typed_expression(column: Column, column_sql: str, source_type: str) -> str:
                 "(Z|[+-]\\d{2}(:?\\d{2})?)?') "
                 f"then timezone('UTC', try_cast({text} as timestamptz)) end")
     if column.type == "integer":
-        return f"case when regexp_full_match({text}, '[+-]?\\d+') then try_cast({text} as bigint) end"
+        return (f"case when regexp_full_match({text}, '[+-]?\\d+') "
+                f"then try_cast({text} as bigint) end")
     return (f"case when regexp_full_match({text}, '[+-]?(\\d+(\\.\\d*)?|\\.\\d+)') "
             f"then try_cast({text} as {target}) end")
 
 
-def _source_columns(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> dict[str, tuple[str, str]]:
+def _source_columns(con: duckdb.DuckDBPyConnection,
+                    raw_file: RawFile) -> dict[str, tuple[str, str]]:
     """Map of lower-cased, trimmed header name to (actual name, DuckDB type)."""
     try:
         described = con.execute(f"describe select * from {_reader_sql(raw_file)}").fetchall()
@@ -139,7 +141,7 @@ def _check_typing(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
     if not checks:
         return
     selects = []
-    for column, text_sql, typed_sql in checks:
+    for _, text_sql, typed_sql in checks:
         bad = f"{text_sql} is not null and {typed_sql} is null"
         selects.append(f"count(*) filter (where {bad})")
         selects.append(f"min({text_sql}) filter (where {bad})")

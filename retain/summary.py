@@ -73,7 +73,7 @@ def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     lines = ["customer success"]
     onboarding = con.execute(
         "select cohort_month, completed, missed, in_progress, onboarding_completion_rate "
-        "from metrics_onboarding_cohorts where completed + missed > 0 "
+        "from metrics_onboarding_cohorts where in_progress = 0 and completed + missed > 0 "
         "order by cohort_month desc limit 3").fetchall()
     for cohort, completed, missed, in_progress, rate in onboarding[::-1]:
         lines.append(f"  onboarding {cohort:%Y-%m}: {_formatted(rate, 'percent')} completed "
@@ -86,8 +86,9 @@ def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
                            "count(*) filter (where risk_band = 'critical') "
                            "from rpt_churn_risk_worklist").fetchone()
     if worklist:
+        at_risk = _formatted(worklist[1] or 0, "money")
         lines.append(f"  churn-risk worklist at {as_of}: {worklist[0]:,} customers "
-                     f"({worklist[2]:,} critical), MRR at risk {_formatted(worklist[1] or 0, 'money')}")
+                     f"({worklist[2]:,} critical), MRR at risk {at_risk}")
     return lines
 
 

@@ -99,7 +99,8 @@ def test_later_as_of_restates_with_invoices_issued_in_arrears(
         build_warehouse: BuildWarehouse) -> None:
     warehouse = build_warehouse(REVENUE_FIXTURE, date(2024, 6, 30), None, REVENUE_MODELS)
     rows = dict(((c, m.month), str(mrr)) for c, m, mrr in query(
-        warehouse, "select customer_id, month, mrr from fct_mrr where customer_id in ('c10', 'c11')"))
+        warehouse,
+        "select customer_id, month, mrr from fct_mrr where customer_id in ('c10', 'c11')"))
     # The invoice issued Jun 20 for June now exists and counts at the June snapshot (Jun 30);
     # c11 (created Jun 20) bills Jun 20 -> Jul 20, which counts at Jun 30 too.
     assert rows == {("c10", 5): "100.00", ("c10", 6): "100.00", ("c11", 6): "100.00"}
