@@ -138,22 +138,32 @@ def warehouse(build_warehouse: BuildWarehouse) -> Path:
 
 
 def test_onboarding_milestones_match_independent_calculation(warehouse: Path) -> None:
-    rows = query(warehouse, "select customer_id, milestone_id, achieved_at, status "
-                            "from fct_onboarding_milestones")
-    built = {(customer, milestone): (achieved, status) for customer, milestone, achieved, status in rows}
+    rows = query(
+        warehouse,
+        "select customer_id, milestone_id, achieved_at, status from fct_onboarding_milestones",
+    )
+    built = {
+        (customer, milestone): (achieved, status) for customer, milestone, achieved, status in rows
+    }
     assert built == independent_milestones()
     # Hand-computed pins of the edge cases.
     assert built[("c1", "five_logins")] == (datetime(2024, 1, 20, 11), "completed")  # 3 + 2 users
     assert built[("c1", "initial_setup")] == (datetime(2024, 1, 11, 10), "completed")  # not Jan 9
-    assert built[("c2", "five_logins")] == (datetime(2024, 2, 25, 9), "missed")  # late; `Login` ignored
+    assert built[("c2", "five_logins")] == (
+        datetime(2024, 2, 25, 9),
+        "missed",
+    )  # late; `Login` ignored
     assert built[("c3", "five_logins")] == (datetime(2024, 3, 6), "missed")  # exactly at window end
     assert built[("c4", "five_logins")] == (None, "in_progress")  # later logins do not exist yet
     assert {customer for customer, _ in built} == {"c1", "c2", "c3", "c4"}  # c5: no subscription
 
 
 def test_customer_onboarding_status(warehouse: Path) -> None:
-    rows = query(warehouse, "select customer_id, onboarding_status, onboarding_completed_at "
-                            "from fct_customer_onboarding order by customer_id")
+    rows = query(
+        warehouse,
+        "select customer_id, onboarding_status, onboarding_completed_at "
+        "from fct_customer_onboarding order by customer_id",
+    )
     assert rows == [
         ("c1", "completed", datetime(2024, 2, 20, 8)),
         ("c2", "missed", None),
@@ -163,15 +173,21 @@ def test_customer_onboarding_status(warehouse: Path) -> None:
 
 
 def test_onboarding_cohorts_match_independent_calculation(warehouse: Path) -> None:
-    rows = query(warehouse, "select cohort_month, customers, completed, missed, in_progress, "
-                            "onboarding_completion_rate from metrics_onboarding_cohorts")
+    rows = query(
+        warehouse,
+        "select cohort_month, customers, completed, missed, in_progress, "
+        "onboarding_completion_rate from metrics_onboarding_cohorts",
+    )
     built = {row[0]: tuple(row[1:]) for row in rows}
     expected = independent_onboarding_cohorts()
     assert built.keys() == expected.keys()
     for month, values in expected.items():
         assert built[month][:4] == values[:4]
-        assert built[month][4] == pytest.approx(values[4]) if values[4] is not None \
+        assert (
+            built[month][4] == pytest.approx(values[4])
+            if values[4] is not None
             else built[month][4] is None
+        )
     assert built[date(2024, 1, 1)] == (2, 1, 1, 0, 0.5)
     assert built[date(2024, 5, 1)] == (1, 0, 0, 1, None)  # right-censored: no rate yet
 
@@ -190,16 +206,24 @@ def independent_nps_monthly() -> dict[date, tuple[int, int, int, int, float]]:
     result = {}
     for month, group in responses.groupby("month"):
         counts = group["category"].value_counts()
-        promoters, passives, detractors = (int(counts.get(name, 0))
-                                           for name in ("promoter", "passive", "detractor"))
-        result[month] = (len(group), promoters, passives, detractors,
-                         100.0 * (promoters - detractors) / len(group))
+        promoters, passives, detractors = (
+            int(counts.get(name, 0)) for name in ("promoter", "passive", "detractor")
+        )
+        result[month] = (
+            len(group),
+            promoters,
+            passives,
+            detractors,
+            100.0 * (promoters - detractors) / len(group),
+        )
     return result
 
 
 def test_nps_monthly_matches_independent_calculation(warehouse: Path) -> None:
-    rows = query(warehouse, "select month, responses, promoters, passives, detractors, nps "
-                            "from metrics_nps_monthly")
+    rows = query(
+        warehouse,
+        "select month, responses, promoters, passives, detractors, nps from metrics_nps_monthly",
+    )
     built = {row[0]: row[1:] for row in rows}
     expected = independent_nps_monthly()
     assert built.keys() == expected.keys()
@@ -221,8 +245,11 @@ def test_customer_nps_trailing_90_days(warehouse: Path) -> None:
         scores = recent.loc[recent["customer_id"] == customer_id, "score"].astype(int)
         categories = scores.map(_nps_category)
         expected[customer_id] = (
-            100.0 * ((categories == "promoter").sum() - (categories == "detractor").sum()) / len(scores)
-            if len(scores) else None
+            100.0
+            * ((categories == "promoter").sum() - (categories == "detractor").sum())
+            / len(scores)
+            if len(scores)
+            else None
         )
     rows = query(warehouse, "select customer_id, nps_90d from fct_customer_nps")
     built = dict(rows)
@@ -236,60 +263,88 @@ def test_customer_nps_trailing_90_days(warehouse: Path) -> None:
 
 
 def independent_tickets() -> pd.DataFrame:
-    tickets = _raw("support_tickets", ["opened_at", "first_response_at", "resolved_at"], "opened_at")
+    tickets = _raw(
+        "support_tickets", ["opened_at", "first_response_at", "resolved_at"], "opened_at"
+    )
     tickets["priority"] = tickets["priority"].str.lower()
     targets = pd.read_csv(SEEDS / "support_sla_targets.csv").set_index("priority")
     records = []
     for ticket in tickets.itertuples():
-        first_response = ticket.first_response_at if pd.notna(ticket.first_response_at) \
-            else ticket.resolved_at
-        minutes = (first_response - ticket.opened_at).total_seconds() / 60 \
-            if pd.notna(first_response) else None
-        hours = (ticket.resolved_at - ticket.opened_at).total_seconds() / 3600 \
-            if pd.notna(ticket.resolved_at) else None
+        first_response = (
+            ticket.first_response_at if pd.notna(ticket.first_response_at) else ticket.resolved_at
+        )
+        minutes = (
+            (first_response - ticket.opened_at).total_seconds() / 60
+            if pd.notna(first_response)
+            else None
+        )
+        hours = (
+            (ticket.resolved_at - ticket.opened_at).total_seconds() / 3600
+            if pd.notna(ticket.resolved_at)
+            else None
+        )
         sla_met = None
         if ticket.priority in targets.index:
             outcomes = []
-            for done, target_hours in ((first_response, targets.loc[ticket.priority, "first_response_hours"]),
-                                       (ticket.resolved_at, targets.loc[ticket.priority, "resolution_hours"])):
+            for done, target_hours in (
+                (first_response, targets.loc[ticket.priority, "first_response_hours"]),
+                (ticket.resolved_at, targets.loc[ticket.priority, "resolution_hours"]),
+            ):
                 due = ticket.opened_at + timedelta(hours=float(target_hours))
                 if pd.notna(done):
                     outcomes.append(done <= due)
                 else:
                     outcomes.append(False if due < AS_OF_END else None)
             sla_met = False if False in outcomes else (True if all(outcomes) else None)
-        records.append({
-            "ticket_id": ticket.ticket_id,
-            "month": _month(ticket.opened_at),
-            "first_response_minutes": minutes,
-            "resolution_hours": hours,
-            "sla_met": sla_met,
-            "csat": float(ticket.csat_score) if pd.notna(ticket.resolved_at) and ticket.csat_score else None,
-            "opened_at": ticket.opened_at,
-            "resolved_at": ticket.resolved_at,
-        })
+        records.append(
+            {
+                "ticket_id": ticket.ticket_id,
+                "month": _month(ticket.opened_at),
+                "first_response_minutes": minutes,
+                "resolution_hours": hours,
+                "sla_met": sla_met,
+                "csat": float(ticket.csat_score)
+                if pd.notna(ticket.resolved_at) and ticket.csat_score
+                else None,
+                "opened_at": ticket.opened_at,
+                "resolved_at": ticket.resolved_at,
+            }
+        )
     return pd.DataFrame.from_records(records)
 
 
 def test_support_tickets_match_independent_calculation(warehouse: Path) -> None:
-    rows = query(warehouse, "select ticket_id, first_response_minutes, resolution_hours, sla_met "
-                            "from fct_support_tickets")
+    rows = query(
+        warehouse,
+        "select ticket_id, first_response_minutes, resolution_hours, sla_met "
+        "from fct_support_tickets",
+    )
     built = {row[0]: row[1:] for row in rows}
     expected = independent_tickets()
     assert set(built) == set(expected["ticket_id"])
     for ticket in expected.itertuples():
         minutes, hours, sla_met = built[ticket.ticket_id]
-        assert minutes == (pytest.approx(ticket.first_response_minutes)
-                           if _none_if_nan(ticket.first_response_minutes) is not None else None)
-        assert hours == (pytest.approx(ticket.resolution_hours)
-                         if _none_if_nan(ticket.resolution_hours) is not None else None)
+        assert minutes == (
+            pytest.approx(ticket.first_response_minutes)
+            if _none_if_nan(ticket.first_response_minutes) is not None
+            else None
+        )
+        assert hours == (
+            pytest.approx(ticket.resolution_hours)
+            if _none_if_nan(ticket.resolution_hours) is not None
+            else None
+        )
         assert sla_met == ticket.sla_met
     # Pins: 30 min 30 s exactly; resolved without response; unanswered before / after its target.
     assert built["t1"] == (30.5, 5.0, True)
     assert built["t3"] == (75.0, 1.25, True)
     assert built["t6"] == (None, None, None)
     assert built["t8"] == (None, None, False)
-    assert built["t7"] == (30.0, None, False)  # resolved after as_of: not yet resolved, target passed
+    assert built["t7"] == (
+        30.0,
+        None,
+        False,
+    )  # resolved after as_of: not yet resolved, target passed
 
 
 def _percentile(values: list[float], fraction: float) -> float | None:
@@ -305,23 +360,31 @@ def test_support_monthly_matches_independent_calculation(warehouse: Path) -> Non
         month_end = datetime(period.year, period.month, 1) + pd.offsets.MonthBegin(1)
         snapshot_end = min(month_end, AS_OF_END)
         group = tickets[tickets["month"] == month]
-        minutes = [value for value in group["first_response_minutes"] if _none_if_nan(value) is not None]
+        minutes = [
+            value for value in group["first_response_minutes"] if _none_if_nan(value) is not None
+        ]
         hours = [value for value in group["resolution_hours"] if _none_if_nan(value) is not None]
         outcomes = [value for value in group["sla_met"] if value is not None]
         scores = [value for value in group["csat"] if _none_if_nan(value) is not None]
-        backlog = int(((tickets["opened_at"] < snapshot_end)
-                       & ~(tickets["resolved_at"] < snapshot_end)).sum())
+        backlog = int(
+            ((tickets["opened_at"] < snapshot_end) & ~(tickets["resolved_at"] < snapshot_end)).sum()
+        )
         expected[month] = (
             len(group),
-            _percentile(minutes, 0.5), _percentile(minutes, 0.9),
-            _percentile(hours, 0.5), _percentile(hours, 0.9),
+            _percentile(minutes, 0.5),
+            _percentile(minutes, 0.9),
+            _percentile(hours, 0.5),
+            _percentile(hours, 0.9),
             sum(outcomes) / len(outcomes) if outcomes else None,
             sum(scores) / len(scores) if scores else None,
             backlog,
         )
-    rows = query(warehouse, "select month, tickets, median_first_response_minutes, "
-                            "p90_first_response_minutes, median_resolution_hours, p90_resolution_hours, "
-                            "sla_met_rate, avg_csat, backlog from metrics_support_monthly")
+    rows = query(
+        warehouse,
+        "select month, tickets, median_first_response_minutes, "
+        "p90_first_response_minutes, median_resolution_hours, p90_resolution_hours, "
+        "sla_met_rate, avg_csat, backlog from metrics_support_monthly",
+    )
     built = {row[0]: row[1:] for row in rows}
     assert built.keys() == expected.keys()
     for month, values in expected.items():
@@ -345,15 +408,93 @@ def test_engagement_daily_matches_brute_force(warehouse: Path) -> None:
     expected = {}
     day = first_day
     while day <= AS_OF:
+
         def users_within(days_back: int, today: date = day) -> int:
             start = today - timedelta(days=days_back)
             return len({user for user, active_day in user_days if start <= active_day <= today})
+
         dau, wau, mau = users_within(0), users_within(6), users_within(29)
         expected[day] = (dau, wau, mau, dau / mau if mau else None)
         day += timedelta(days=1)
-    rows = query(warehouse, "select date_day, dau, wau, mau, stickiness from metrics_engagement_daily")
+    rows = query(
+        warehouse, "select date_day, dau, wau, mau, stickiness from metrics_engagement_daily"
+    )
     built = {row[0]: row[1:] for row in rows}
     assert built.keys() == expected.keys()
     for day, values in expected.items():
         assert built[day][:3] == values[:3], day
         assert built[day][3] == (pytest.approx(values[3]) if values[3] is not None else None)
+
+
+# ---------------------------------------------------------------- health
+
+
+def _health_score(signal_values: dict[str, float | None]) -> tuple[float, str, str | None]:
+    """Score, band and risk signals from signal values, with the seeds' weights."""
+    weights = pd.read_csv(SEEDS / "health_signal_weights.csv").set_index("signal_name")
+    bands = pd.read_csv(SEEDS / "health_risk_bands.csv").sort_values("min_score", ascending=False)
+    scored = {}
+    for name, value in signal_values.items():
+        if value is None or weights.loc[name, "weight"] <= 0:
+            continue
+        good, bad = weights.loc[name, "good_value"], weights.loc[name, "bad_value"]
+        scored[name] = (
+            weights.loc[name, "weight"],
+            min(max((value - bad) / (good - bad), 0.0), 1.0),
+        )
+    total = sum(weight for weight, _ in scored.values())
+    score = round(100 * sum(weight * signal for weight, signal in scored.values()) / total, 2)
+    band = next(row.risk_band for row in bands.itertuples() if score >= row.min_score)
+    lost = sorted(
+        (
+            (100 * weight * (1 - signal) / total, name)
+            for name, (weight, signal) in scored.items()
+            if signal < 1
+        ),
+        key=lambda item: (-item[0], item[1]),
+    )
+    return score, band, ",".join(name for _, name in lost) or None
+
+
+def test_customer_health_by_hand(warehouse: Path) -> None:
+    """c1 in June 2024, each signal derived by hand from the fixture files."""
+    expected = _health_score(
+        {
+            "mrr_trend": 30 / 40,  # 30 in June; 40 in March (two subscriptions)
+            "seat_utilization": 2 / 3,  # u1, u2 active May 17..Jun 15; 3 seats
+            "active_user_trend": None,  # nobody active Apr 17..May 16: no basis
+            "onboarding_status": 1.0,  # completed
+            "latest_nps_category": 1.0,  # r10, 9, Jun 15 23:00 (before the snapshot ends)
+            "support_load": 2.0,  # t5 (Apr 30) and t7 (Jun 14) in the 90 days
+            "overdue_invoices": 0.0,
+            "days_since_last_activity": 0.0,  # e011, Jun 15 23:59:59
+        }
+    )
+    rows = query(
+        warehouse,
+        "select health_score, risk_band, risk_signals from fct_customer_health "
+        "where customer_id = 'c1' and month = date '2024-06-01'",
+    )
+    assert rows == [expected]
+    # c3 in April: its April invoice is open, 22 days past due at the snapshot.
+    rows = query(
+        warehouse,
+        "select max_days_overdue, onboarding_status from fct_customer_health "
+        "where customer_id = 'c3' and month = date '2024-04-01'",
+    )
+    assert rows == [(22, "missed")]
+
+
+def test_customer_success_profile_keeps_every_customer(warehouse: Path) -> None:
+    rows = query(
+        warehouse,
+        "select customer_id, onboarding_status, open_tickets, health_score is null "
+        "from int_customer_success_profile order by customer_id",
+    )
+    assert rows == [
+        ("c1", "completed", 1, False),  # t7 is resolved only after as_of
+        ("c2", "missed", 0, True),  # churned in April
+        ("c3", "missed", 2, True),  # t4 and t8 open; not paying in June
+        ("c4", "in_progress", 1, True),  # trial: not paying
+        ("c5", None, 0, True),  # no subscription: no onboarding
+    ]  # c6 exists only after as_of
