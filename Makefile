@@ -9,6 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE_CUSTOMERS ?= 2000
 SAMPLE_SEED ?= 42
+DAGSTER_PORT ?= 3000
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
@@ -49,3 +50,12 @@ test: install lint ## the full test suite: lint, then pytest (dbt against fixtur
 
 clean: ## remove build output (keeps .venv)
 	rm -rf target logs warehouse/.build
+
+.PHONY: dagster
+
+dagster: install ## start the Dagster UI on localhost:3000 (DAGSTER_PORT), telemetry off
+	mkdir -p .dagster_home
+	cp orchestration/dagster.yaml .dagster_home/dagster.yaml
+	$(BIN)/dbt parse --quiet
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m orchestration.definitions \
+		-h 127.0.0.1 -p $(DAGSTER_PORT)

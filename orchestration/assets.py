@@ -1,0 +1,117 @@
+"""The pipeline of `retain run` as assets: raw tables, dbt models, the published warehouse.
+
+Every step calls retain's own functions (load_raw, publish) or dbt, on the
+build file beside the published warehouse; nothing is published unless the
+raw tables passed their checks and `dbt build` (models and tests) succeeded.
+"""
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import RetainRun, environment, retried_when_locked
+from retain.contract import TABLES
+from retain.dbt import dbt_vars
+from retain.load import RAW_SCHEMA, RawInputError, load_raw
+from retain.publish import PUBLISHED_STORAGE_VERSION, fresh_build_file, publish
+
+RAW_GROUP = "raw"
+MART_GROUPS = ("finance", "customer_success")
+
+
+def raw_key(table: str) -> dg.AssetKey:
+    """raw/<table>: the key dagster-dbt gives the dbt source of the same table."""
+    return dg.AssetKey([RAW_SCHEMA, table])
+
+
+@dg.multi_asset(
+    name="raw_tables",
+    specs=[dg.AssetSpec(raw_key(table.name), group_name=RAW_GROUP, kinds={"duckdb"},
+                        description=f"raw.{table.name}: the {table.name} file of the raw "
+                                    "folder, typed by retain.load"
+                                    + (" (optional: empty when absent)" if table.optional
+                                       else ""))
+           for table in TABLES],
+)
+def raw_tables(context: dg.AssetExecutionContext, retain: RetainRun) -> Iterator[
+        dg.MaterializeResult]:
+    """Load every raw file into a fresh build file, as `retain run` does first.
+
+    One step for all tables: the loader writes them through one DuckDB
+    connection. Input that breaks the contract fails the step; it is not retried.
+    """
+    built = fresh_build_file(retain.warehouse_path())
+    raw_dir = retain.raw_path()
+    with retried_when_locked(built):
+        try:
+            rows = load_raw(raw_dir, built, context.log.info)
+        except RawInputError as error:
+            raise dg.Failure(description=f"input rejected: {error}",
+                             metadata={"raw_dir": str(raw_dir)}, allow_retries=False) from error
+    for table, count in rows.items():
+        yield dg.MaterializeResult(asset_key=raw_key(table),
+                                   metadata={"rows": count, "raw_dir": str(raw_dir),
+                                             "build_file": str(built)})
+
+
+class RetainDbtTranslator(DagsterDbtTranslator):
+    """Groups follow the dbt folders (staging, intermediate, finance, customer_success)."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        return str(dbt_resource_props["fqn"][-2])
+
+
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    """Every dbt model and seed as an asset, and every dbt test as an asset check."""
+
+    @dbt_assets(manifest=project.manifest_path, project=project, name="retain_dbt",
+                dagster_dbt_translator=RetainDbtTranslator())
+    def retain_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+                   retain: RetainRun) -> Iterator[Any]:
+        """`dbt build` on the build file, as of the run's as_of_date."""
+        built = retain.build_file()
+        if not built.exists():
+            raise dg.Failure(description=f"nothing to build on: {built} does not exist; "
+                                         "materialise the raw tables first",
+                             allow_retries=False)
+        with environment(RETAIN_DUCKDB_PATH=str(built)), retried_when_locked(built):
+            yield from dbt.cli(["build", "--vars", dbt_vars(retain.as_of())],
+                               context=context).stream()
+
+    return retain_dbt
+
+
+def build_publish_asset(marts: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    """The published warehouse, downstream of every mart."""
+
+    @dg.asset(key="published_warehouse", deps=marts, group_name="publish", kinds={"duckdb"})
+    def published_warehouse(context: dg.AssetExecutionContext,
+                            retain: RetainRun) -> dg.MaterializeResult:
+        """Replace the published warehouse by the build file with one atomic rename.
+
+        Runs only after `dbt build` succeeded; readers keep the previous
+        snapshot until the rename.
+        """
+        built, warehouse = retain.build_file(), retain.warehouse_path()
+        if not built.exists():
+            raise dg.Failure(description=f"nothing to publish: {built} does not exist",
+                             allow_retries=False)
+        with retried_when_locked(built):
+            publish(built, warehouse)
+        context.log.info(f"published {warehouse}")
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(warehouse)),
+            "as_of_date": retain.as_of().isoformat(),
+            "storage_version": PUBLISHED_STORAGE_VERSION,
+            "bytes": warehouse.stat().st_size,
+        })
+
+    return published_warehouse
+
+
+def mart_keys(dbt_models: dg.AssetsDefinition) -> list[dg.AssetKey]:
+    return [spec.key for spec in dbt_models.specs if spec.group_name in MART_GROUPS]

@@ -1,0 +1,71 @@
+"""The Great Expectations suites of the raw contract as blocking asset checks.
+
+One validation (expectations.validate.validate_raw, the same call `retain run`
+makes) covers every raw table; its result becomes one check per table, so
+the UI shows on each raw asset the expectations it failed, with sample
+values. A failed check blocks every dbt asset downstream: nothing is built
+or published from input that breaks the contract. Failed expectations are
+data, not bad luck: they are never retried.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from orchestration.assets import raw_key
+from orchestration.resources import RetainRun, retried_when_locked
+from retain.contract import TABLES
+
+CHECK_NAME = "raw_contract"
+
+
+def _failures_table(lines: list[tuple[str, str, str, str]]) -> dg.MetadataValue:
+    """Markdown: one row per failed expectation, the way a person fixes the file."""
+    rows = ["| column | expected | observed | sample values |", "|---|---|---|---|"]
+    rows += ["| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |"
+             for line in lines]
+    return dg.MetadataValue.md("\n".join(rows))
+
+
+@dg.multi_asset_check(
+    name="raw_contract_checks",
+    specs=[dg.AssetCheckSpec(CHECK_NAME, asset=raw_key(table.name), blocking=True,
+                             description=f"Great Expectations suites {table.name}.rows and "
+                                         f"{table.name}.table: the raw contract")
+           for table in TABLES],
+)
+def raw_contract_checks(context: dg.AssetCheckExecutionContext,
+                        retain: RetainRun) -> Iterator[dg.AssetCheckResult]:
+    """Validate the loaded raw schema of the build file; one result per raw table."""
+    # Imported here: Great Expectations takes seconds to import, which every
+    # load of the definitions (UI, schedules, run workers) would pay otherwise.
+    from expectations.aggregates import FxSettings
+    from expectations.validate import DATA_DOCS_FOLDER, absent_tables, validate_raw
+
+    built = retain.build_file()
+    absent = absent_tables(retain.raw_path())
+    with retried_when_locked(built):
+        result = validate_raw(built, retain.report_path(), absent=absent,
+                              fx=FxSettings(as_of=retain.as_of()), progress=context.log.info)
+    report = result.report_dir / DATA_DOCS_FOLDER / "index.html"
+    for table in TABLES:
+        failures = [failure for failure in result.failures if failure.table == table.name]
+        blocking = [failure for failure in failures if failure.blocking]
+        metadata: dict[str, object] = {
+            "rows": result.rows.get(table.name, 0),
+            "blocking_failures": len(blocking),
+            "warnings": len(failures) - len(blocking),
+            "data_docs": dg.MetadataValue.path(str(report)),
+        }
+        if table.name in absent:
+            metadata["absent"] = "optional table without a file: nothing to check"
+        if failures:
+            metadata["failed_expectations"] = _failures_table([
+                (failure.column or "(table)",
+                 ("" if failure.blocking else "[warning] ") + failure.expected,
+                 failure.observed, "; ".join(failure.samples))
+                for failure in failures])
+            metadata["details"] = dg.MetadataValue.json([failure.line() for failure in failures])
+        yield dg.AssetCheckResult(asset_key=raw_key(table.name), check_name=CHECK_NAME,
+                                  passed=not blocking, severity=dg.AssetCheckSeverity.ERROR,
+                                  metadata=metadata)

@@ -1,0 +1,43 @@
+"""The Dagster code location: `dagster dev -m orchestration.definitions`.
+
+The definitions are built when Dagster loads the code location, not when
+the module is imported: that is when the dbt manifest is looked up (and
+parsed if missing) and the schedule's cron is read.
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.assets import build_dbt_assets, build_publish_asset, mart_keys, raw_tables
+from orchestration.checks import raw_contract_checks
+from orchestration.project import dbt_cli, dbt_target_path_from_environment, retain_dbt_project
+from orchestration.resources import RESOURCE_KEY, RetainRun
+from orchestration.schedules import DEFAULT_CRON, daily_schedule, retain_pipeline, retain_raw_files
+
+
+def build_definitions(dbt_target_path: Path, cron: str = DEFAULT_CRON) -> dg.Definitions:
+    """Assets, checks, job, schedule and sensor over the dbt manifest in dbt_target_path.
+
+    The executor is in-process: DuckDB admits one process per file, so the
+    steps that open it must not run in parallel processes.
+    """
+    project = retain_dbt_project(dbt_target_path)
+    dbt_models = build_dbt_assets(project)
+    return dg.Definitions(
+        assets=[raw_tables, dbt_models, build_publish_asset(mart_keys(dbt_models))],
+        asset_checks=[raw_contract_checks],
+        jobs=[retain_pipeline],
+        schedules=[daily_schedule(cron)],
+        sensors=[retain_raw_files],
+        resources={RESOURCE_KEY: RetainRun(), "dbt": dbt_cli(project)},
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The definitions `dagster` loads; the cron comes from RETAIN_SCHEDULE_CRON if set."""
+    return build_definitions(dbt_target_path_from_environment(),
+                             os.environ.get("RETAIN_SCHEDULE_CRON") or DEFAULT_CRON)

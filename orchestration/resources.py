@@ -1,0 +1,126 @@
+"""What a run reads, builds and publishes, and the retry rule for a locked DuckDB file.
+
+Settings reach the assets through one resource, read when a run starts (not
+when the code loads), with the same environment variables and defaults as
+`retain run`. The resource also holds retain's run lock for the whole run, so
+that load, validation, dbt and publish share one build file and no second run
+(Dagster's or `retain run`'s) can touch it meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
+from pydantic import Field
+
+from retain.publish import build_path, run_lock
+from retain.settings import (
+    raw_dir_from_environment,
+    report_dir_from_environment,
+    today_utc,
+    warehouse_from_environment,
+)
+
+RESOURCE_KEY = "retain"
+
+# DuckDB's message when another process holds the file (stack-notes.md).
+LOCK_MESSAGE = "Could not set lock on file"
+LOCK_RETRIES = 3
+LOCK_RETRY_SECONDS = 10
+
+
+class WarehouseLockedError(Exception):
+    """Another process holds a DuckDB file this step opens: transient, worth a retry."""
+
+
+@contextmanager
+def retried_when_locked(path: Path) -> Iterator[None]:
+    """Retry the step when DuckDB (in this process or in dbt's) cannot lock path.
+
+    Only the lock is retried: bad input, failed expectations and failed dbt
+    tests raise as they are, and Dagster does not retry them (there is no
+    RetryPolicy anywhere, so a step is retried only through this).
+    """
+    try:
+        yield
+    except (duckdb.IOException, DagsterDbtCliRuntimeError) as error:
+        if LOCK_MESSAGE not in str(error):
+            raise
+        locked = WarehouseLockedError(f"{path} is locked by another process: "
+                                      f"{str(error).strip().splitlines()[0]}")
+        raise dg.RetryRequested(max_retries=LOCK_RETRIES,
+                                seconds_to_wait=LOCK_RETRY_SECONDS) from locked
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the child processes started inside the block."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def last_complete_day(moment: datetime) -> date:
+    """The day before moment in UTC: the newest day whose data is complete."""
+    return moment.astimezone(UTC).date() - timedelta(days=1)
+
+
+class RetainRun(dg.ConfigurableResource):
+    """One pipeline run: where it reads and publishes and the day it computes.
+
+    Unset fields take `retain run`'s defaults when the run starts. While the
+    run executes (one process: the executor is in-process) it holds the run
+    lock beside the warehouse, as `retain run` does.
+    """
+
+    raw_dir: str | None = Field(
+        default=None, description="Folder of raw files (default: env RETAIN_RAW_DIR, "
+                                  "else data/raw).")
+    warehouse: str | None = Field(
+        default=None, description="Published DuckDB file (default: env RETAIN_DUCKDB_PATH, "
+                                  "else warehouse/retain.duckdb).")
+    report_dir: str | None = Field(
+        default=None, description="Great Expectations results and Data Docs (default: env "
+                                  "RETAIN_GX_OUTPUT, else gx_output).")
+    as_of_date: str | None = Field(
+        default=None, description="YYYY-MM-DD: compute the warehouse as of the end of this "
+                                  "day (dbt var as_of_date; default: today, UTC).")
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[RetainRun]:
+        with run_lock(self.warehouse_path()):
+            yield self
+
+    def raw_path(self) -> Path:
+        return Path(self.raw_dir) if self.raw_dir else raw_dir_from_environment()
+
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse) if self.warehouse else warehouse_from_environment()
+
+    def build_file(self) -> Path:
+        return build_path(self.warehouse_path())
+
+    def report_path(self) -> Path:
+        return Path(self.report_dir) if self.report_dir else report_dir_from_environment()
+
+    def as_of(self) -> date:
+        return date.fromisoformat(self.as_of_date) if self.as_of_date else today_utc()
+
+
+def run_config(as_of: date) -> dict[str, object]:
+    """Run config that computes the warehouse as of a day."""
+    return {"resources": {RESOURCE_KEY: {"config": {"as_of_date": as_of.isoformat()}}}}

@@ -1,0 +1,198 @@
+"""The Dagster code location: it loads, runs `retain run` as assets, blocks on bad input,
+schedules the right day and serves the UI.
+
+Runs go through the real job on the in-process executor against fixture
+data; the dbt manifest is parsed once into a temporary target folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.definitions import build_definitions
+from orchestration.resources import RESOURCE_KEY, retried_when_locked
+from orchestration.schedules import DEFAULT_CRON, daily_schedule
+from retain.contract import TABLES
+from retain.settings import PROJECT_DIR
+from tests.python.conftest import FIXTURES, query
+
+AS_OF = date(2024, 6, 15)
+BIN = Path(sys.executable).parent
+DAGSTER_YAML = PROJECT_DIR / "orchestration" / "dagster.yaml"
+
+
+@pytest.fixture(scope="module")
+def dbt_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("dagster") / "target"
+
+
+@pytest.fixture(scope="module")
+def definitions(dbt_target: Path) -> dg.Definitions:
+    """Built as `dagster` loads them; the manifest is missing, so it is parsed here."""
+    return build_definitions(dbt_target)
+
+
+@pytest.fixture(scope="module")
+def dagster_env(dbt_target: Path, definitions: dg.Definitions,
+                tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment of the dagster subprocesses: telemetry off, the parsed manifest."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    return {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_DISABLE_TELEMETRY": "1",
+            "DBT_TARGET_PATH": str(dbt_target)}
+
+
+def run_job(definitions: dg.Definitions, raw_dir: Path,
+            warehouse: Path) -> dg.ExecuteInProcessResult:
+    config = {"raw_dir": str(raw_dir), "warehouse": str(warehouse),
+              "report_dir": str(warehouse.parent / "gx_output"), "as_of_date": AS_OF.isoformat()}
+    return definitions.resolve_job_def("retain_pipeline").execute_in_process(
+        run_config={"resources": {RESOURCE_KEY: {"config": config}}},
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def materialised(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {event.asset_key.to_user_string()
+            for event in result.get_asset_materialization_events()}
+
+
+def test_whole_graph_materialises_and_publishes(definitions: dg.Definitions,
+                                                tmp_path: Path) -> None:
+    warehouse = tmp_path / "retain.duckdb"
+    result = run_job(definitions, FIXTURES / "revenue", warehouse)
+
+    assert result.success
+    done = materialised(result)
+    assert {f"raw/{table.name}" for table in TABLES} <= done
+    assert {"stg_invoices", "int_customer_mrr_monthly", "fct_mrr", "metrics_revenue_monthly",
+            "published_warehouse"} <= done
+    checks = result.get_asset_check_evaluations()
+    assert {check.check_name for check in checks if check.asset_key.path[0] == "raw"} == {
+        "raw_contract"}
+    assert len([check for check in checks if check.check_name != "raw_contract"]) > 50, \
+        "dbt tests surface as asset checks"
+    assert all(check.passed for check in checks)
+    assert not (warehouse.parent / ".build" / warehouse.name).exists(), "build file published"
+    [(customers,)] = query(warehouse, "select count(*) from raw.customers")
+    [(mrr_rows,)] = query(warehouse, "select count(*) from fct_mrr")
+    assert customers == 14 and mrr_rows > 0
+
+
+def test_failing_blocking_check_stops_dbt_and_publish(definitions: dg.Definitions,
+                                                      tmp_path: Path) -> None:
+    raw = shutil.copytree(FIXTURES / "revenue", tmp_path / "raw")
+    customers = raw / "customers.csv"
+    header, first, *_ = customers.read_text().splitlines()
+    with customers.open("a") as handle:
+        handle.write(first + "\n")  # the first customer twice: a duplicate primary key
+    warehouse = tmp_path / "retain.duckdb"
+    warehouse.write_bytes(b"the snapshot readers have now")
+
+    result = run_job(definitions, raw, warehouse)
+
+    assert not result.success
+    assert materialised(result) == {f"raw/{table.name}" for table in TABLES}
+    [failed] = [check for check in result.get_asset_check_evaluations() if not check.passed]
+    assert failed.asset_key == dg.AssetKey(["raw", "customers"])
+    assert failed.blocking and failed.severity == dg.AssetCheckSeverity.ERROR
+    table = failed.metadata["failed_expectations"].value
+    assert "unique" in table and first.split(",")[0] in table, table
+    assert "retain_dbt" not in {event.step_key for event in result.all_events
+                                if event.event_type_value == "STEP_START"}
+    assert warehouse.read_bytes() == b"the snapshot readers have now"
+
+
+def test_schedule_computes_the_last_complete_day(definitions: dg.Definitions) -> None:
+    schedule = definitions.resolve_schedule_def("retain_daily")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == (DEFAULT_CRON, "UTC")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2024, 6, 16, 6, 0, tzinfo=UTC))
+    [request] = schedule.evaluate_tick(context).run_requests or []
+    assert request.run_config == {"resources": {RESOURCE_KEY: {"config": {
+        "as_of_date": "2024-06-15"}}}}
+    assert request.tags["retain/as_of_date"] == "2024-06-15"
+    assert daily_schedule("30 4 * * *").cron_schedule == "30 4 * * *"
+
+
+def test_sensor_requests_a_run_when_raw_files_change(definitions: dg.Definitions,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = shutil.copytree(FIXTURES / "revenue", tmp_path / "raw")
+    monkeypatch.setenv("RETAIN_RAW_DIR", str(raw))
+    sensor = definitions.resolve_sensor_def("retain_raw_files")
+
+    first = sensor.evaluate_tick(dg.build_sensor_context())
+    assert len(first.run_requests or []) == 1 and first.cursor
+    unchanged = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor))
+    assert not unchanged.run_requests
+    (raw / "plans.csv").write_text((raw / "plans.csv").read_text() + "\n")
+    landed = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor))
+    assert len(landed.run_requests or []) == 1
+
+
+def test_only_a_locked_file_is_retried(tmp_path: Path) -> None:
+    with pytest.raises(dg.RetryRequested), retried_when_locked(tmp_path / "retain.duckdb"):
+        raise duckdb.IOException('IO Error: Could not set lock on file "retain.duckdb"')
+    with pytest.raises(duckdb.IOException), retried_when_locked(tmp_path / "retain.duckdb"):
+        raise duckdb.IOException("IO Error: No space left on device")
+
+
+def test_definitions_validate(dagster_env: dict[str, str]) -> None:
+    completed = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=PROJECT_DIR, env=dagster_env, capture_output=True, text=True, timeout=180)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def webserver(dagster_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """dagster-webserver on a free localhost port, stopped again after the test."""
+    port = _free_port()
+    log = (tmp_path / "webserver.log").open("w")
+    process = subprocess.Popen(
+        [str(BIN / "dagster-webserver"), "-m", "orchestration.definitions",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_DIR, env=dagster_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def test_ui_answers_on_localhost(webserver: str) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{webserver}/server_info", timeout=5) as response:
+                assert response.status == 200
+                assert "dagster_webserver_version" in response.read().decode()
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
