@@ -13,7 +13,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.resources import RetainRun, environment, retried_when_locked
 from retain.contract import TABLES
-from retain.dbt import dbt_vars
+from retain.dbt import PRODUCTION_BUILD, dbt_vars
 from retain.load import RAW_SCHEMA, RawInputError, load_raw
 from retain.publish import PUBLISHED_STORAGE_VERSION, fresh_build_file, publish
 
@@ -79,7 +79,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                                          "materialise the raw tables first",
                              allow_retries=False)
         with environment(RETAIN_DUCKDB_PATH=str(built)), retried_when_locked(built):
-            yield from dbt.cli(["build", "--vars", dbt_vars(retain.as_of())],
+            yield from dbt.cli([*PRODUCTION_BUILD, "--vars", dbt_vars(retain.as_of())],
                                context=context).stream()
 
     return retain_dbt

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from retain.dbt import run_dbt
+from retain.dbt import PRODUCTION_BUILD, run_dbt
 from retain.load import load_raw
 from retain.settings import quiet_telemetry
 
@@ -41,14 +41,14 @@ def _isolated_dbt_output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 def build_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuildWarehouse:
     """Load a raw folder and run dbt on it, once per arguments.
 
-    The default command is the whole `dbt build`, data tests included; a
+    The default command is the production `dbt build`, data tests included; a
     variant of settings can ask for just the models it reads (e.g.
     ("run", "--select", "+fct_mrr")) to keep the suite fast.
     """
     built: dict[str, Path] = {}
 
     def build(raw_dir: Path, as_of: date, extra_vars: dict[str, Any] | None = None,
-              command: tuple[str, ...] = ("build",)) -> Path:
+              command: tuple[str, ...] = PRODUCTION_BUILD) -> Path:
         key = json.dumps([str(raw_dir), as_of.isoformat(), extra_vars or {}, command],
                          sort_keys=True)
         if key not in built:
