@@ -9,6 +9,15 @@ subscriptions as (
     from {{ ref('stg_subscriptions') }}
 ),
 
+onboarding_milestones as (
+    select
+        milestone_id,
+        event_name,
+        min_count,
+        within_days
+    from {{ ref('onboarding_milestones') }}
+),
+
 usage_events as (
     select
         event_id,
@@ -18,13 +27,16 @@ usage_events as (
     from {{ ref('stg_usage_events') }}
 ),
 
-onboarding_milestones as (
+-- The raw events are the largest table: only the names a milestone counts
+-- are read.
+milestone_events as (
     select
-        milestone_id,
-        event_name,
-        min_count,
-        within_days
-    from {{ ref('onboarding_milestones') }}
+        usage_events.event_id,
+        usage_events.customer_id,
+        usage_events.event_name,
+        usage_events.occurred_at
+    from usage_events
+    where usage_events.event_name in (select onboarding_milestones.event_name from onboarding_milestones)
 ),
 
 -- Without usage events (the optional file is absent) nothing is evaluable:
@@ -60,23 +72,23 @@ customer_milestones as (
     where usage_events_present.has_events > 0
 ),
 
--- Only the event names some milestone counts are read from the raw events,
--- and only those at or after the customer's onboarding start.
+-- Each milestone's events at or after the customer's onboarding start, in
+-- time order.
 milestone_events_ranked as (
     select
         customer_milestones.customer_id,
         customer_milestones.milestone_id,
-        usage_events.occurred_at,
+        milestone_events.occurred_at,
         row_number() over (
             partition by customer_milestones.customer_id, customer_milestones.milestone_id
-            order by usage_events.occurred_at, usage_events.event_id
+            order by milestone_events.occurred_at, milestone_events.event_id
         ) as event_number
     from customer_milestones
-    inner join usage_events
+    inner join milestone_events
         on
-            customer_milestones.customer_id = usage_events.customer_id
-            and customer_milestones.event_name = usage_events.event_name
-            and customer_milestones.onboarding_started_at <= usage_events.occurred_at
+            customer_milestones.customer_id = milestone_events.customer_id
+            and customer_milestones.event_name = milestone_events.event_name
+            and customer_milestones.onboarding_started_at <= milestone_events.occurred_at
 ),
 
 -- achieved_at is the time of the min_count-th event, even when it is late.
