@@ -59,3 +59,16 @@ dagster: install ## start the Dagster UI on localhost:3000 (DAGSTER_PORT), telem
 	$(BIN)/dbt parse --quiet
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m orchestration.definitions \
 		-h 127.0.0.1 -p $(DAGSTER_PORT)
+
+.PHONY: docs glossary
+
+DOCS_TARGET ?= lint
+DOCS_PORT ?= 8080
+
+docs: install ## build the dbt docs site (target/index.html, static_index.html) and serve it on localhost:8080
+	$(BIN)/dbt docs generate --target $(DOCS_TARGET) --static
+	$(BIN)/dbt docs serve --target $(DOCS_TARGET) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
+glossary: install ## regenerate README.md's metric glossary from the dbt docs (retain/glossary.py)
+	$(BIN)/dbt parse --target lint --quiet
+	$(BIN)/python -m retain.glossary --write README.md

@@ -1,0 +1,118 @@
+"""Project hygiene: every model and column described, interface contracts enforced,
+the semantic layer documented, the README glossary in step with the dbt docs.
+
+The manifest comes from `dbt parse` against the in-memory `lint` target (no
+warehouse opened); the column check compares it with a built fixture warehouse,
+so that a column a model selects but its yml forgets is caught too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retain.glossary import readme_section, render_glossary
+from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
+from retain.summary import INTERFACE_RELATIONS
+from tests.python.conftest import FIXTURES, BuildWarehouse, query
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+REQUIRED_METRICS = (
+    "mrr", "arr", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
+    "reactivation_mrr", "paying_customers", "logo_churn_rate", "nrr_monthly", "nrr_12m",
+    "grr_12m", "arpa", "ltv", "onboarding_completion_rate", "nps", "monthly_active_users",
+)
+REQUIRED_EXPOSURES = ("finance_mrr_report", "cs_health_dashboard", "churn_risk_worklist")
+REQUIRED_SAVED_QUERIES = ("monthly_revenue_bridge", "nrr_grr_trend", "churn_by_segment",
+                          "onboarding_completion_by_cohort")
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    target = tmp_path_factory.mktemp("hygiene_target")
+    env = {**os.environ, **QUIET_ENVIRONMENT, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+    result = subprocess.run(
+        [DBT, "parse", "--target", "lint", "--project-dir", str(PROJECT_DIR),
+         "--target-path", str(target), "--no-partial-parse"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads((target / "manifest.json").read_text())
+
+
+def _models(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {node["name"]: node for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["package_name"] == "retain"}
+
+
+def test_every_model_and_documented_column_has_a_description(manifest: dict) -> None:
+    missing = []
+    for name, node in sorted(_models(manifest).items()):
+        if not node["description"].strip():
+            missing.append(f"model {name}")
+        missing += [f"column {name}.{column}" for column, spec in node["columns"].items()
+                    if not spec["description"].strip()]
+    assert not missing, "undescribed:\n" + "\n".join(missing)
+
+
+def test_every_built_column_is_in_the_models_yml(manifest: dict,
+                                                 build_warehouse: BuildWarehouse) -> None:
+    """Columns a model selects but its yml does not describe (caught on a built warehouse)."""
+    warehouse = build_warehouse(FIXTURES / "customer_success", date(2024, 6, 15))
+    built: dict[str, set[str]] = {}
+    for table, column in query(warehouse, "select table_name, column_name "
+                                          "from information_schema.columns"):
+        built.setdefault(table, set()).add(column.lower())
+    undocumented = []
+    for name, node in sorted(_models(manifest).items()):
+        documented = {column.lower() for column in node["columns"]}
+        undocumented += [f"{name}.{column}" for column in sorted(built.get(name, set())
+                                                                 - documented)]
+    assert not undocumented, "columns without a yml entry:\n" + "\n".join(undocumented)
+
+
+def test_every_interface_model_has_an_enforced_contract(manifest: dict) -> None:
+    models = _models(manifest)
+    absent = [name for name in INTERFACE_RELATIONS if name not in models]
+    unenforced = [name for name in INTERFACE_RELATIONS
+                  if name in models and not models[name]["contract"]["enforced"]]
+    assert not absent, f"interface models missing: {absent}"
+    assert not unenforced, f"interface models without an enforced contract: {unenforced}"
+
+
+def test_semantic_layer_defines_the_shared_metrics(manifest: dict) -> None:
+    metrics = {metric["name"]: metric for metric in manifest["metrics"].values()}
+    assert not [name for name in REQUIRED_METRICS if name not in metrics]
+    for name, metric in metrics.items():
+        meta = metric["config"].get("meta") or {}
+        assert metric["description"].strip(), f"metric {name} has no description"
+        assert meta.get("grain") and meta.get("table"), f"metric {name} lacks meta grain/table"
+    saved_queries = {query["name"] for query in manifest["saved_queries"].values()}
+    assert set(REQUIRED_SAVED_QUERIES) <= saved_queries
+    time_spines = [node for node in _models(manifest).values() if node.get("time_spine")]
+    assert time_spines, "no model is configured as the MetricFlow time spine"
+
+
+def test_exposures_name_the_marts_they_read(manifest: dict) -> None:
+    exposures = {exposure["name"]: exposure for exposure in manifest["exposures"].values()}
+    models = _models(manifest)
+    for name in REQUIRED_EXPOSURES:
+        assert name in exposures, f"exposure {name} missing"
+        read = exposures[name]["depends_on"]["nodes"]
+        assert read, f"exposure {name} names no model"
+        assert all(node.split(".")[-1] in models for node in read)
+        assert exposures[name]["description"].strip()
+
+
+def test_readme_glossary_matches_the_dbt_docs(manifest: dict) -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert "## Metric glossary" in readme
+    assert readme_section(readme) == render_glossary(manifest), (
+        "README.md's metric glossary differs from the dbt docs: run `make glossary` "
+        "(dbt parse, then .venv/bin/python -m retain.glossary --write) and commit README.md")

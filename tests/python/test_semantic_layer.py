@@ -1,0 +1,263 @@
+"""The semantic layer (models/semantic) gives the marts' numbers, queried by name.
+
+`mf` runs as a subprocess, as a person following the README would run it, on
+the fixture warehouses the other suites build (shared through the session's
+build_warehouse cache). Each `mf` call gets a copy of the warehouse and a
+project folder of its own, so the calls run in parallel without DuckDB locks.
+Money is compared exactly in cents (Decimal), ratios to 1e-12.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
+from tests.python.conftest import FIXTURES, BuildWarehouse, query
+
+AS_OF = date(2024, 6, 15)
+MF = str(Path(sys.executable).with_name("mf"))
+PROJECT_ENTRIES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "analyses",
+                   "tests")
+
+# metric -> (column of metrics_revenue_monthly, kind)
+BY_MONTH = {
+    "mrr": ("ending_mrr", "money"),
+    "arr": ("arr", "money"),
+    "paying_customers": ("paying_customers", "count"),
+    "new_mrr": ("new_mrr", "money"),
+    "reactivation_mrr": ("reactivation_mrr", "money"),
+    "expansion_mrr": ("expansion_mrr", "money"),
+    "contraction_mrr": ("contraction_mrr", "money"),
+    "churned_mrr": ("churned_mrr", "money"),
+    "rounding_mrr": ("rounding_mrr", "money"),
+    "churned_customers": ("churned_customers", "count"),
+    "logo_churn_rate": ("logo_churn_rate", "ratio"),
+    "nrr_monthly": ("nrr_monthly", "ratio"),
+    "grr_monthly": ("grr_monthly", "ratio"),
+    "nrr_12m": ("nrr_12m", "ratio"),
+    "grr_12m": ("grr_12m", "ratio"),
+    "arpa": ("arpa", "ratio"),
+    "ltv": ("ltv", "ratio"),
+}
+BY_SEGMENT = ("mrr", "paying_customers", "new_mrr", "churned_mrr", "logo_churn_rate")
+
+SEGMENT_SQL = """
+    select
+        fct_mrr.month,
+        dim_customers.segment,
+        sum(fct_mrr.mrr) as mrr,
+        sum(case when fct_mrr.mrr > 0 then 1 else 0 end) as paying_customers,
+        sum(case when fct_mrr.movement = 'new' then fct_mrr.mrr_change else 0 end) as new_mrr,
+        sum(case when fct_mrr.movement = 'churn' then fct_mrr.mrr_change else 0 end)
+            as churned_mrr,
+        cast(sum(case when fct_mrr.movement = 'churn' then 1 else 0 end) as double)
+            / nullif(sum(case when fct_mrr.previous_mrr > 0 then 1 else 0 end), 0)
+            as logo_churn_rate
+    from fct_mrr
+    left join dim_customers on fct_mrr.customer_id = dim_customers.customer_id
+    group by fct_mrr.month, dim_customers.segment
+"""
+
+
+def _value(text: str, kind: str) -> Decimal | float | int | None:
+    if text in ("", "None", "nan"):
+        return None
+    if kind == "money":
+        return Decimal(text).quantize(Decimal("0.01"))
+    if kind == "count":
+        return int(float(text))
+    return float(text)
+
+
+def _db_value(value: object, kind: str) -> Decimal | float | int | None:
+    if value is None:
+        return None
+    if kind == "money":
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    if kind == "count":
+        return int(value)  # type: ignore[call-overload]
+    return float(value)  # type: ignore[arg-type]
+
+
+def _same(actual: object, expected: object, kind: str) -> bool:
+    if actual is None or expected is None:
+        return actual is None and expected is None
+    if kind == "ratio":
+        return actual == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    return actual == expected
+
+
+def _month(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+class MetricFlow:
+    """Runs `mf` on copies of one warehouse, in parallel."""
+
+    def __init__(self, warehouse: Path, scratch: Path) -> None:
+        self.warehouse = warehouse
+        self.scratch = scratch
+        self.manifest = Path(os.environ["DBT_TARGET_PATH"]) / "semantic_manifest.json"
+        assert self.manifest.exists(), "dbt build wrote no semantic_manifest.json"
+        self.count = 0
+
+    def _workspace(self) -> tuple[Path, Path]:
+        self.count += 1
+        root = self.scratch / f"mf_{self.count}"
+        project = root / "project"
+        (project / "target").mkdir(parents=True)
+        for entry in PROJECT_ENTRIES:
+            (project / entry).symlink_to(PROJECT_DIR / entry)
+        # mf reads <project>/target/semantic_manifest.json, whatever DBT_TARGET_PATH says.
+        shutil.copy(self.manifest, project / "target" / "semantic_manifest.json")
+        warehouse = root / "retain.duckdb"
+        shutil.copy(self.warehouse, warehouse)
+        return project, warehouse
+
+    def start(self, *args: str) -> Callable[[], subprocess.CompletedProcess[str]]:
+        project, warehouse = self._workspace()
+        env = {**os.environ, **QUIET_ENVIRONMENT, "DBT_PROFILES_DIR": str(PROJECT_DIR),
+               "DBT_PROJECT_DIR": str(project), "RETAIN_DUCKDB_PATH": str(warehouse),
+               "DBT_LOG_PATH": str(project / "logs")}
+        process = subprocess.Popen([MF, *args], cwd=project, env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+        def wait() -> subprocess.CompletedProcess[str]:
+            output, _ = process.communicate(timeout=300)
+            assert process.returncode == 0, f"mf {' '.join(args)} failed:\n{output}"
+            return subprocess.CompletedProcess(process.args, process.returncode, output)
+
+        return wait
+
+    def start_query(self, metrics: Sequence[str], group_by: Sequence[str]
+                    ) -> Callable[[], list[dict[str, str]]]:
+        out = self.scratch / f"query_{self.count + 1}.csv"
+        wait = self.start("query", "--metrics", ",".join(metrics), "--group-by",
+                          ",".join(group_by), "--csv", str(out), "--quiet")
+
+        def rows() -> list[dict[str, str]]:
+            wait()
+            with out.open(newline="") as handle:
+                return list(csv.DictReader(handle))
+
+        return rows
+
+
+@pytest.fixture(scope="module")
+def results(build_warehouse: BuildWarehouse, tmp_path_factory: pytest.TempPathFactory
+            ) -> dict[str, object]:
+    """Every mf call of this module, started together and then awaited (2 warehouses)."""
+    revenue = build_warehouse(FIXTURES / "revenue", AS_OF)
+    success = build_warehouse(FIXTURES / "customer_success", AS_OF)
+    on_revenue = MetricFlow(revenue, tmp_path_factory.mktemp("mf_revenue"))
+    on_success = MetricFlow(success, tmp_path_factory.mktemp("mf_success"))
+    pending = {
+        "validate": on_revenue.start("validate-configs"),
+        "by_month": on_revenue.start_query(list(BY_MONTH), ["metric_time__month"]),
+        "by_segment": on_revenue.start_query(BY_SEGMENT,
+                                             ["metric_time__month", "customer__segment"]),
+        "by_quarter": on_revenue.start_query(["mrr", "paying_customers", "new_mrr"],
+                                             ["metric_time__quarter"]),
+        "success": on_success.start_query(
+            ["onboarding_completion_rate", "onboarding_customers", "nps", "nps_responses",
+             "monthly_active_users"], ["metric_time__month"]),
+    }
+    return {"revenue": revenue, "customer_success": success,
+            **{name: wait() for name, wait in pending.items()}}
+
+
+def test_mf_validate_configs_passes_against_the_warehouse(results: dict) -> None:
+    output = results["validate"].stdout
+    assert "ERRORS: 0" in output and "Successfully validated metrics against data warehouse" \
+        in output, output
+
+
+def test_metrics_by_month_equal_metrics_revenue_monthly(results: dict) -> None:
+    columns = ", ".join(column for column, _ in BY_MONTH.values())
+    expected = {row[0]: row[1:] for row in query(
+        results["revenue"], f"select month, {columns} from metrics_revenue_monthly")}
+    actual = {_month(row["metric_time__month"]): row for row in results["by_month"]}
+    assert sorted(actual) == sorted(expected)
+    mismatches = []
+    for month, mart_values in expected.items():
+        for (metric, (column, kind)), mart_value in zip(BY_MONTH.items(), mart_values,
+                                                        strict=True):
+            mf_value = _value(actual[month][metric], kind)
+            if not _same(mf_value, _db_value(mart_value, kind), kind):
+                mismatches.append(f"{month} {metric}: mf {mf_value} != {column} {mart_value}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_metrics_by_segment_equal_fct_mrr_joined_to_dim_customers(results: dict
+                                                                  ) -> None:
+    expected = {(row[0], row[1]): row[2:] for row in query(results["revenue"],
+                                                           SEGMENT_SQL)}
+    actual = {(_month(row["metric_time__month"]), row["customer__segment"] or None): row
+              for row in results["by_segment"]}
+    assert sorted(actual, key=str) == sorted(expected, key=str)
+    assert len({segment for _, segment in expected}) >= 2, "the fixture needs several segments"
+    kinds = {"mrr": "money", "paying_customers": "count", "new_mrr": "money",
+             "churned_mrr": "money", "logo_churn_rate": "ratio"}
+    mismatches = []
+    for key, values in expected.items():
+        for metric, sql_value in zip(BY_SEGMENT, values, strict=True):
+            kind = kinds[metric]
+            mf_value = _value(actual[key][metric], kind)
+            if not _same(mf_value, _db_value(sql_value, kind), kind):
+                mismatches.append(f"{key} {metric}: mf {mf_value} != sql {sql_value}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_mrr_is_a_balance_not_a_sum_over_months(results: dict) -> None:
+    """By quarter, MRR and paying customers are the quarter's last month; new MRR adds up."""
+    monthly = query(results["revenue"],
+                    "select month, ending_mrr, paying_customers, new_mrr "
+                    "from metrics_revenue_monthly order by month")
+    expected: dict[date, tuple[Decimal, int, Decimal]] = {}
+    for month, ending_mrr, paying, new_mrr in monthly:
+        quarter = date(month.year, 3 * ((month.month - 1) // 3) + 1, 1)
+        summed_new = expected.get(quarter, (Decimal(0), 0, Decimal(0)))[2] + new_mrr
+        expected[quarter] = (ending_mrr, paying, summed_new)
+    actual = {_month(row["metric_time__quarter"]): (
+        _value(row["mrr"], "money"), _value(row["paying_customers"], "count"),
+        _value(row["new_mrr"], "money")) for row in results["by_quarter"]}
+    assert actual == expected
+
+
+def test_customer_success_metrics_equal_their_marts(results: dict) -> None:
+    warehouse = results["customer_success"]
+    rows = {_month(row["metric_time__month"]): row for row in results["success"]}
+
+    onboarding = query(warehouse, "select cohort_month, onboarding_completion_rate, customers "
+                                  "from metrics_onboarding_cohorts")
+    assert onboarding
+    for month, rate, customers in onboarding:
+        assert _same(_value(rows[month]["onboarding_completion_rate"], "ratio"), rate, "ratio")
+        assert _value(rows[month]["onboarding_customers"], "count") == customers, month
+    assert {m for m, r in rows.items() if r["onboarding_customers"]} == {r[0] for r in onboarding}
+
+    nps = query(warehouse, "select month, nps, responses from metrics_nps_monthly")
+    assert nps
+    for month, score, responses in nps:
+        assert _same(_value(rows[month]["nps"], "ratio"), score, "ratio"), month
+        assert _value(rows[month]["nps_responses"], "count") == responses, month
+    assert {m for m, r in rows.items() if r["nps_responses"]} == {r[0] for r in nps}
+
+    # Independent of the models: distinct users with an event in the calendar month
+    # (the default active_event_names = [] makes every event an activity).
+    active = dict(query(
+        warehouse, "select cast(date_trunc('month', occurred_at) as date), count(distinct user_id)"
+                   " from stg_usage_events where user_id is not null group by 1"))
+    assert active
+    assert {m: _value(r["monthly_active_users"], "count") for m, r in rows.items()
+            if _value(r["monthly_active_users"], "count")} == active
