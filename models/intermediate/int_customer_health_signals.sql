@@ -109,37 +109,60 @@ mrr_trends as (
         paying_months.mrr
 ),
 
--- Active users in the 30 days to the snapshot and in the 30 days before:
--- each user-day joins the (at most three) months whose 60-day window holds it.
-active_users_windows as (
+-- Active users in the 30 days to the snapshot and in the 30 days before. A
+-- 60-day window ending at a snapshot starts at most two months earlier, so
+-- each active user-day is offered to its own month and the next two (an
+-- equi-join, not a range join over every month).
+month_offsets as (
+    select 0 as month_offset
+    union all
+    select 1 as month_offset
+    union all
+    select 2 as month_offset
+),
+
+active_user_days_by_month as (
     select
         int_user_activity_daily.customer_id,
-        int_calendar_months.month_start as month,
+        int_user_activity_daily.user_id,
+        int_user_activity_daily.date_day,
+        cast({{ dbt.dateadd('month', 'month_offsets.month_offset', 'int_user_activity_daily.activity_month') }} as date)
+            as month
+    from int_user_activity_daily
+    cross join month_offsets
+    where int_user_activity_daily.is_active
+),
+
+active_users_windows as (
+    select
+        active_user_days_by_month.customer_id,
+        active_user_days_by_month.month,
         count(
             distinct case
                 when
-                    int_user_activity_daily.date_day
+                    active_user_days_by_month.date_day
                     > {{ dbt.dateadd('day', -30, 'int_calendar_months.snapshot_date') }}
-                    then int_user_activity_daily.user_id
+                    then active_user_days_by_month.user_id
             end
         ) as active_users_30d,
         count(
             distinct case
                 when
-                    int_user_activity_daily.date_day
+                    active_user_days_by_month.date_day
                     <= {{ dbt.dateadd('day', -30, 'int_calendar_months.snapshot_date') }}
-                    then int_user_activity_daily.user_id
+                    then active_user_days_by_month.user_id
             end
         ) as active_users_previous_30d
-    from int_user_activity_daily
+    from active_user_days_by_month
     inner join int_calendar_months
         on
-            int_user_activity_daily.date_day <= int_calendar_months.snapshot_date
-            and int_user_activity_daily.date_day > {{ dbt.dateadd('day', -60, 'int_calendar_months.snapshot_date') }}
-    where int_user_activity_daily.is_active
+            active_user_days_by_month.month = int_calendar_months.month_start
+            and active_user_days_by_month.date_day <= int_calendar_months.snapshot_date
+            and active_user_days_by_month.date_day
+            > {{ dbt.dateadd('day', -60, 'int_calendar_months.snapshot_date') }}
     group by
-        int_user_activity_daily.customer_id,
-        int_calendar_months.month_start
+        active_user_days_by_month.customer_id,
+        active_user_days_by_month.month
 ),
 
 -- Last day with an active user up to each month's snapshot: the latest per
