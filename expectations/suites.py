@@ -21,15 +21,15 @@ from great_expectations.expectations.row_conditions import Column as Condition
 from expectations.aggregates import TableCheck
 from retain.contract import Column, ColumnType, Table
 
-# dtypes DuckDB's `.df()` gives each typed contract column (nullable or not).
+# dtypes each typed contract column has in the frames of expectations.frames.
 # Strings have no entry: every value is a valid string.
 PANDAS_TYPES: dict[ColumnType, list[str]] = {
-    "integer": ["int64", "Int64Dtype"],
+    "integer": ["Int64Dtype"],
     "decimal": ["float64"],
     "rate": ["float64"],
-    "boolean": ["bool", "BooleanDtype"],
-    "date": ["datetime64[us]", "datetime64[ns]"],
-    "timestamp": ["datetime64[us]", "datetime64[ns]"],
+    "boolean": ["BooleanDtype"],
+    "date": ["datetime64[ms]"],
+    "timestamp": ["datetime64[us]"],
 }
 
 # Codes the contract names by standard; the frame holds them upper-cased.
@@ -41,8 +41,8 @@ CODE_STANDARDS = {"currency": "ISO 4217", "country": "ISO 3166-1 alpha-2"}
 DERIVED_COLUMNS: dict[str, dict[str, str]] = {
     "invoices": {
         "total_off_by": (
-            "round(total, 2) - round(subtotal - coalesce(discount_amount, 0) "
-            "+ coalesce(tax_amount, 0), 2)"),
+            "cast(round(total, 2) - round(subtotal - coalesce(discount_amount, 0) "
+            "+ coalesce(tax_amount, 0), 2) as double)"),
     },
     "fx_rates": {"day_of_month": "extract(day from month)"},
 }

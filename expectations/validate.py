@@ -94,7 +94,11 @@ def _gx_context(report_dir: Path) -> Any:
         os.environ.setdefault(name, value)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.execution_engine import pandas_execution_engine
 
+    # GX fingerprints every frame under 1 GB with a hash of all its rows: 70%
+    # of its time on a chunk of a million events, for a marker nothing reads.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
