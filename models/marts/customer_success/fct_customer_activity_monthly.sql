@@ -34,7 +34,7 @@ int_mrr_lines_counting as (
 monthly_activity as (
     select
         customer_id,
-        activity_month as month,  -- noqa: RF04
+        activity_month as month,
         count(distinct case when is_active then user_id end) as active_users,
         count(distinct case when is_active then date_day end) as active_days,
         sum(events) as events
@@ -104,7 +104,7 @@ joined as (
 final as (
     select
         cast(customer_id as {{ dbt.type_string() }}) as customer_id,
-        cast(month as date) as month,  -- noqa: RF04
+        cast(month as date) as month,
         cast(active_users as {{ dbt.type_bigint() }}) as active_users,
         cast(active_days as {{ dbt.type_bigint() }}) as active_days,
         cast(events as {{ dbt.type_bigint() }}) as events,

@@ -181,7 +181,7 @@ banded as (
 final as (
     select
         cast(int_customer_health_signals.customer_id as {{ dbt.type_string() }}) as customer_id,
-        cast(int_customer_health_signals.month as date) as month,  -- noqa: RF04
+        cast(int_customer_health_signals.month as date) as month,
         cast(int_customer_health_signals.mrr as {{ type_money() }}) as mrr,
         cast(coalesce(banded.health_score, 100) as {{ type_double() }}) as health_score,
         cast(coalesce(banded.risk_band, 'healthy') as {{ dbt.type_string() }}) as risk_band,

@@ -59,7 +59,7 @@ band_counts as (
 
 final as (
     select
-        cast(month as date) as month,  -- noqa: RF04
+        cast(month as date) as month,
         cast(risk_band as {{ dbt.type_string() }}) as risk_band,
         cast(customers as {{ dbt.type_bigint() }}) as customers,
         cast(churned_within_3_months as {{ dbt.type_bigint() }}) as churned_within_3_months,

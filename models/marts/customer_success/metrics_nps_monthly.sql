@@ -10,7 +10,7 @@ fct_nps_responses as (
 
 monthly_counts as (
     select
-        response_month as month,  -- noqa: RF04
+        response_month as month,
         count(*) as responses,
         sum(case when nps_category = 'promoter' then 1 else 0 end) as promoters,
         sum(case when nps_category = 'passive' then 1 else 0 end) as passives,
@@ -21,7 +21,7 @@ monthly_counts as (
 
 final as (
     select
-        cast(month as date) as month,  -- noqa: RF04
+        cast(month as date) as month,
         cast(responses as {{ dbt.type_bigint() }}) as responses,
         cast(promoters as {{ dbt.type_bigint() }}) as promoters,
         cast(passives as {{ dbt.type_bigint() }}) as passives,

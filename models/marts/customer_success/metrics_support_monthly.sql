@@ -97,7 +97,7 @@ with_backlog as (
 
 final as (
     select
-        cast(month_start as date) as month,  -- noqa: RF04
+        cast(month_start as date) as month,
         cast(tickets as {{ dbt.type_bigint() }}) as tickets,
         cast(median_first_response_minutes as {{ type_double() }}) as median_first_response_minutes,
         cast(p90_first_response_minutes as {{ type_double() }}) as p90_first_response_minutes,
