@@ -65,10 +65,13 @@ dagster: install ## start the Dagster UI on localhost:3000 (DAGSTER_PORT), telem
 DOCS_TARGET ?= lint
 DOCS_PORT ?= 8080
 
-docs: install ## build the dbt docs site (target/index.html, static_index.html) and serve it on localhost:8080
-	$(BIN)/dbt docs generate --target $(DOCS_TARGET) --static
-	$(BIN)/dbt docs serve --target $(DOCS_TARGET) --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+# target/docs: a manifest compiled for the in-memory lint target must not replace
+# target/semantic_manifest.json, which mf reads to query the warehouse.
+docs: install ## build the dbt docs site (target/docs/index.html, static_index.html) and serve it on localhost:8080
+	$(BIN)/dbt docs generate --target $(DOCS_TARGET) --target-path target/docs --static
+	$(BIN)/dbt docs serve --target $(DOCS_TARGET) --target-path target/docs --host 127.0.0.1 \
+		--port $(DOCS_PORT) --no-browser
 
 glossary: install ## regenerate README.md's metric glossary from the dbt docs (retain/glossary.py)
-	$(BIN)/dbt parse --target lint --quiet
+	$(BIN)/dbt parse --quiet
 	$(BIN)/python -m retain.glossary --write README.md

@@ -2,8 +2,9 @@
 
 `mf` runs as a subprocess, as a person following the README would run it, on
 the fixture warehouses the other suites build (shared through the session's
-build_warehouse cache). Each `mf` call gets a copy of the warehouse and a
-project folder of its own, so the calls run in parallel without DuckDB locks.
+build_warehouse cache), with a semantic manifest of its own. Each `mf` call
+gets a copy of the warehouse and a project folder of its own, so the calls run
+in parallel without DuckDB locks.
 Money is compared exactly in cents (Decimal), ratios to 1e-12.
 """
 
@@ -104,11 +105,10 @@ def _month(text: str) -> date:
 class MetricFlow:
     """Runs `mf` on copies of one warehouse, in parallel."""
 
-    def __init__(self, warehouse: Path, scratch: Path) -> None:
+    def __init__(self, warehouse: Path, manifest: Path, scratch: Path) -> None:
         self.warehouse = warehouse
+        self.manifest = manifest
         self.scratch = scratch
-        self.manifest = Path(os.environ["DBT_TARGET_PATH"]) / "semantic_manifest.json"
-        assert self.manifest.exists(), "dbt build wrote no semantic_manifest.json"
         self.count = 0
 
     def _workspace(self) -> tuple[Path, Path]:
@@ -120,7 +120,8 @@ class MetricFlow:
             (project / entry).symlink_to(PROJECT_DIR / entry)
         # mf reads <project>/target/semantic_manifest.json, whatever DBT_TARGET_PATH says.
         shutil.copy(self.manifest, project / "target" / "semantic_manifest.json")
-        warehouse = root / "retain.duckdb"
+        # The manifest names the database after the file: keep the name retain.duckdb.
+        warehouse = root / self.warehouse.name
         shutil.copy(self.warehouse, warehouse)
         return project, warehouse
 
@@ -153,14 +154,36 @@ class MetricFlow:
         return rows
 
 
+def _parse_semantic_manifest(target: Path) -> Callable[[], Path]:
+    """Start `dbt parse` (default target: it opens no warehouse) into a target of our own.
+
+    Not the session's shared target: a manifest parsed there for the in-memory
+    lint target would point mf at the database `memory` instead of `retain`.
+    """
+    env = {**os.environ, **QUIET_ENVIRONMENT, "DBT_PROFILES_DIR": str(PROJECT_DIR),
+           "RETAIN_DUCKDB_PATH": str(target / "retain.duckdb")}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet", "--project-dir",
+         str(PROJECT_DIR), "--target-path", str(target)],
+        cwd=PROJECT_DIR, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def wait() -> Path:
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, f"dbt parse failed:\n{output}"
+        return target / "semantic_manifest.json"
+
+    return wait
+
+
 @pytest.fixture(scope="module")
 def results(build_warehouse: BuildWarehouse, tmp_path_factory: pytest.TempPathFactory
             ) -> dict[str, object]:
     """Every mf call of this module, started together and then awaited (2 warehouses)."""
+    manifest = _parse_semantic_manifest(tmp_path_factory.mktemp("mf_target"))
     revenue = build_warehouse(FIXTURES / "revenue", AS_OF)
     success = build_warehouse(FIXTURES / "customer_success", AS_OF)
-    on_revenue = MetricFlow(revenue, tmp_path_factory.mktemp("mf_revenue"))
-    on_success = MetricFlow(success, tmp_path_factory.mktemp("mf_success"))
+    on_revenue = MetricFlow(revenue, manifest(), tmp_path_factory.mktemp("mf_revenue"))
+    on_success = MetricFlow(success, manifest(), tmp_path_factory.mktemp("mf_success"))
     pending = {
         "validate": on_revenue.start("validate-configs"),
         "by_month": on_revenue.start_query(list(BY_MONTH), ["metric_time__month"]),
