@@ -56,8 +56,8 @@ def render_glossary(manifest: dict[str, Any]) -> str:
         "Generated from the dbt docs by `make glossary` (retain/glossary.py); do not edit",
         "by hand: `make test` fails when this table and the dbt docs differ. *grain* is",
         "the finest grain the metric is defined at (a *balance* is not summed over time:",
-        "a coarser grain shows the last month's value), *table* the interface table that",
-        "holds the same figure.",
+        "a coarser grain shows the last month's value), *table* where the warehouse holds",
+        "the same figure (`table.column`) or the model it is computed from.",
         "",
     ]
     known_files = {path for path, _ in AREAS}
