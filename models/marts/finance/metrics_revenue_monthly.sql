@@ -145,42 +145,15 @@ ratios as (
         ) }} as trailing_6m_logo_churn_rate,
         {{ safe_ratio('upsell_customers', 'previously_paying_customers') }} as upsell_rate,
         {{ safe_ratio('cross_sell_customers', 'previously_paying_customers') }} as cross_sell_rate,
-        previously_paying_customers
+        cast(previously_paying_customers as bigint) as previously_paying_customers
     from monthly_bridge
 ),
 
 lifetime_value as (
     select
-        month,
-        starting_mrr,
-        ending_mrr,
-        new_mrr,
-        reactivation_mrr,
-        expansion_mrr,
-        contraction_mrr,
-        churned_mrr,
-        rounding_mrr,
-        net_new_mrr,
-        arr,
-        paying_customers,
-        new_customers,
-        reactivated_customers,
-        churned_customers,
-        logo_churn_rate,
-        gross_mrr_churn_rate,
-        net_mrr_churn_rate,
-        nrr_monthly,
-        grr_monthly,
-        nrr_12m,
-        grr_12m,
-        quick_ratio,
-        arpa,
-        trailing_6m_logo_churn_rate,
+        ratios.*,
         -- LTV = unit price x purchase frequency (ARPA) x duration (1 / churn rate).
-        arpa * {{ var('ltv_gross_margin') }} / nullif(trailing_6m_logo_churn_rate, 0) as ltv,
-        upsell_rate,
-        cross_sell_rate,
-        cast(previously_paying_customers as bigint) as previously_paying_customers
+        ratios.arpa * {{ var('ltv_gross_margin') }} / nullif(ratios.trailing_6m_logo_churn_rate, 0) as ltv
     from ratios
 )
 
