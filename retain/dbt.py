@@ -20,7 +20,6 @@ from typing import Any
 
 from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
 
-
 # What a scheduled or `retain run` build executes: models, seeds and data
 # tests. Unit tests check the SQL, not the data: `make test` runs them once.
 PRODUCTION_BUILD = ("build", "--exclude-resource-type", "unit_test")
