@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -160,36 +160,25 @@ def _row_samples(result: dict[str, Any], index_columns: list[str]) -> list[str]:
     return [_text(value) for value in result.get("partial_unexpected_list") or []]
 
 
-class _RowFailures:
-    """Failures of a row suite summed over the chunks of one table."""
+def _row_failure(outcome: Any, index_columns: list[str]) -> Failure:
+    """One failed row expectation on one chunk."""
+    config, result = outcome.expectation_config, outcome.result or {}
+    error = _raised(outcome.exception_info)
+    count = result.get("unexpected_count")
+    observed = (f"could not be evaluated: {error}" if error
+                else _rows(count) if count is not None
+                else f"observed {result.get('observed_value')}")
+    return Failure(config.meta["table"], config.meta["column"], config.meta["rule"], observed,
+                   count, _row_samples(result, index_columns), config.severity == "critical")
 
-    def __init__(self, index_columns: list[str]) -> None:
-        self.index_columns = index_columns
-        self.found: dict[int, Failure] = {}
 
-    def add(self, validation: Any) -> None:
-        for position, outcome in enumerate(validation.results):
-            if outcome.success:
-                continue
-            meta = outcome.expectation_config.meta
-            result = outcome.result or {}
-            error = _raised(outcome.exception_info)
-            count = result.get("unexpected_count")
-            observed = (f"could not be evaluated: {error}" if error
-                        else _rows(count) if count is not None
-                        else f"observed {result.get('observed_value')}")
-            earlier = self.found.get(position)
-            if earlier and earlier.rows is not None and count is not None:
-                total = earlier.rows + count
-                samples = (earlier.samples + _row_samples(result, self.index_columns))
-                self.found[position] = Failure(
-                    earlier.table, earlier.column, earlier.expected, _rows(total),
-                    total, samples[:SAMPLE_SIZE], earlier.blocking)
-            elif not earlier:
-                self.found[position] = Failure(
-                    meta["table"], meta["column"], meta["rule"], observed, count,
-                    _row_samples(result, self.index_columns),
-                    outcome.expectation_config.severity == "critical")
+def _summed(earlier: Failure, later: Failure) -> Failure:
+    """The same expectation failing on two chunks: rows added, first samples kept."""
+    if earlier.rows is None or later.rows is None:
+        return earlier
+    total = earlier.rows + later.rows
+    return replace(earlier, observed=_rows(total), rows=total,
+                   samples=(earlier.samples + later.samples)[:SAMPLE_SIZE])
 
 
 def _table_failures(validation: Any, table: Table, checks: list[TableCheck],
@@ -201,10 +190,10 @@ def _table_failures(validation: Any, table: Table, checks: list[TableCheck],
             continue
         check = by_name[outcome.expectation_config.kwargs["column"]]
         error = _raised(outcome.exception_info)
-        values = (outcome.result or {}).get("partial_unexpected_list") or [None]
-        observed = (f"could not be evaluated: {error}" if error
-                    else f"{values[0]:,} {check.counting}")
-        failures.append(Failure(table.name, check.column, check.rule, observed, values[0],
+        [count] = (outcome.result or {}).get("partial_unexpected_list") or [None]
+        observed = (f"could not be evaluated: {error}" if error or count is None
+                    else f"{count:,} {check.counting}")
+        failures.append(Failure(table.name, check.column, check.rule, observed, count,
                                 samples[check.name], check.blocking))
     return failures
 
@@ -218,17 +207,22 @@ def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
                     gx_results: list[dict[str, Any]]) -> tuple[list[Failure], int]:
     index_columns = _index_columns(table)
     rows_checkpoint = _checkpoint(context, row_suite(table), index_columns)
-    row_failures, rows = _RowFailures(index_columns), 0
+    row_failures: dict[int, Failure] = {}  # by position in the suite
+    rows = 0
     for chunk in row_chunks(con, table, chunk_rows):
         rows += len(chunk)
         for validation in rows_checkpoint.run(
                 batch_parameters={"dataframe": chunk}).run_results.values():
-            row_failures.add(validation)
+            for position, outcome in enumerate(validation.results):
+                if not outcome.success:
+                    failure = _row_failure(outcome, index_columns)
+                    row_failures[position] = (_summed(row_failures[position], failure)
+                                              if position in row_failures else failure)
             gx_results.append(validation.to_json_dict())
 
     checks = table_checks(table, absent, fx)
     frame, samples = check_frame(con, checks)
-    failures = list(row_failures.found.values())
+    failures = list(row_failures.values())
     for validation in _checkpoint(context, table_suite(table, checks), []).run(
             batch_parameters={"dataframe": frame}).run_results.values():
         failures += _table_failures(validation, table, checks, samples)
@@ -252,6 +246,7 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
     rows: dict[str, int] = {}
     gx_results: list[dict[str, Any]] = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute("set enable_progress_bar = false")
         for table in TABLES:
             if table.name in absent:
                 progress(f"validated {table.name:<20} absent (optional): nothing to check")

@@ -86,6 +86,7 @@ def _write_snapshot(built: Path, snapshot: Path) -> None:
         leftover.unlink(missing_ok=True)
     catalog = '"' + built.stem.replace('"', '""') + '"'  # the name its views refer to
     with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false")
         con.execute("set preserve_insertion_order = false")
         con.execute(f"attach {_literal(built)} as {catalog} (read_only)")
         con.execute(f"attach {_literal(snapshot)} as snapshot "
