@@ -8,7 +8,7 @@
         {{ return(run_started_at.strftime('%Y-%m-%d')) }}
     {%- endif -%}
     {%- set text = configured | string | trim -%}
-    {%- if not modules.re.fullmatch('\d{4}-\d{2}-\d{2}', text) -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
         {{ exceptions.raise_compiler_error("var as_of_date must be YYYY-MM-DD, got '" ~ text ~ "'") }}
     {%- endif -%}
     {{ return(text) }}
