@@ -74,21 +74,7 @@ with_targets as (
 -- while it can still be met.
 target_outcomes as (
     select
-        ticket_id,
-        customer_id,
-        user_id,
-        priority,
-        channel,
-        category,
-        csat_score,
-        opened_at,
-        first_response_at,
-        resolved_at,
-        has_sla_target,
-        first_response_minutes,
-        resolution_hours,
-        first_response_due_at,
-        resolution_due_at,
+        *,
         case
             when first_response_at is not null then first_response_at <= first_response_due_at
             when first_response_due_at < {{ as_of_end() }} then false
@@ -103,22 +89,7 @@ target_outcomes as (
 -- Both met; false as soon as either is missed; NULL without a target.
 ticket_sla as (
     select
-        ticket_id,
-        customer_id,
-        user_id,
-        priority,
-        channel,
-        category,
-        csat_score,
-        opened_at,
-        first_response_at,
-        resolved_at,
-        first_response_minutes,
-        resolution_hours,
-        first_response_due_at,
-        resolution_due_at,
-        first_response_sla_met,
-        resolution_sla_met,
+        *,
         case
             when not has_sla_target then cast(null as {{ dbt.type_boolean() }})
             when not first_response_sla_met or not resolution_sla_met then false

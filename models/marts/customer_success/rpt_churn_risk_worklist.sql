@@ -17,15 +17,7 @@ fct_customer_health as (
 ),
 
 at_risk_now as (
-    select
-        customer_id,
-        mrr,
-        health_score,
-        risk_band,
-        risk_signals,
-        days_since_last_activity,
-        latest_nps_category,
-        max_days_overdue
+    select *
     from fct_customer_health
     where
         month = {{ as_of_month() }}
@@ -34,14 +26,7 @@ at_risk_now as (
 
 ranked as (
     select
-        customer_id,
-        mrr,
-        health_score,
-        risk_band,
-        risk_signals,
-        days_since_last_activity,
-        latest_nps_category,
-        max_days_overdue,
+        *,
         row_number() over (order by mrr desc, customer_id asc) as priority_rank
     from at_risk_now
 ),
