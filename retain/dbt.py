@@ -38,9 +38,9 @@ def dbt_vars(as_of: date, extra: dict[str, Any] | None = None) -> str:
     return json.dumps({"as_of_date": as_of.isoformat(), **(extra or {})})
 
 
-def dbt_environment(warehouse: Path) -> dict[str, str]:
+def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     return {**os.environ, **QUIET_ENVIRONMENT, "RETAIN_DUCKDB_PATH": str(warehouse),
-            "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+            "DBT_PROFILES_DIR": str(project_dir)}
 
 
 RESULT_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult",
@@ -77,15 +77,18 @@ def _outcome_from_run_results(path: Path, outcome: DbtOutcome) -> None:
 def run_dbt(command: list[str], warehouse: Path, as_of: date,
             extra_vars: dict[str, Any] | None = None,
             progress: Callable[[str], None] = lambda _: None,
-            target_path: Path | None = None) -> DbtOutcome:
-    """Run one dbt command (e.g. ["build"]) on warehouse as of a date."""
-    target = target_path or Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
+            project_dir: Path = PROJECT_DIR) -> DbtOutcome:
+    """Run one dbt command (e.g. ["build"]) on warehouse as of a date.
+
+    project_dir is this project unless a test builds a modified copy of it.
+    """
+    target = Path(os.environ.get("DBT_TARGET_PATH") or project_dir / "target")
     args = [str(Path(sys.executable).with_name("dbt")), *command, "--project-dir",
-            str(PROJECT_DIR), "--target-path", str(target), "--vars", dbt_vars(as_of, extra_vars),
+            str(project_dir), "--target-path", str(target), "--vars", dbt_vars(as_of, extra_vars),
             "--log-format", "json", "--log-level", "info"]
     started = time.perf_counter()
     errors: list[str] = []
-    with subprocess.Popen(args, cwd=PROJECT_DIR, env=dbt_environment(warehouse),
+    with subprocess.Popen(args, cwd=project_dir, env=dbt_environment(warehouse, project_dir),
                           stdout=subprocess.PIPE, text=True) as process:
         assert process.stdout is not None
         for raw_line in process.stdout:

@@ -25,6 +25,7 @@ Edge cases in the fixture (as_of 2024-06-15, as_of_end 2024-06-16 00:00):
 from __future__ import annotations
 
 import math
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +33,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from retain.dbt import PRODUCTION_BUILD, run_dbt
+from retain.load import load_raw
+from retain.settings import PROJECT_DIR
 from tests.python.conftest import FIXTURES, BuildWarehouse, query
 
 CS_FIXTURE = FIXTURES / "customer_success"
@@ -76,11 +80,13 @@ def _none_if_nan(value: object) -> object:
 # ---------------------------------------------------------------- onboarding
 
 
-def independent_milestones() -> dict[tuple[str, str], tuple[datetime | None, str]]:
+def independent_milestones(
+    milestones_seed: Path = SEEDS / "onboarding_milestones.csv",
+) -> dict[tuple[str, str], tuple[datetime | None, str]]:
     """(customer, milestone) -> (achieved_at, status), from the raw files and the seed."""
     subscriptions = _raw("subscriptions", ["created_at"], "created_at")
     events = _raw("usage_events", ["occurred_at"], "occurred_at")
-    milestones = pd.read_csv(SEEDS / "onboarding_milestones.csv")
+    milestones = pd.read_csv(milestones_seed)
     starts = subscriptions.groupby("customer_id")["created_at"].min()
 
     result: dict[tuple[str, str], tuple[datetime | None, str]] = {}
@@ -156,6 +162,39 @@ def test_onboarding_milestones_match_independent_calculation(warehouse: Path) ->
     assert built[("c3", "five_logins")] == (datetime(2024, 3, 6), "missed")  # exactly at window end
     assert built[("c4", "five_logins")] == (None, "in_progress")  # later logins do not exist yet
     assert {customer for customer, _ in built} == {"c1", "c2", "c3", "c4"}  # c5: no subscription
+
+
+# Another milestone definition: no milestone is hard-coded in SQL, so the
+# same build reads whatever the seed says.
+OTHER_MILESTONES = """milestone_id,event_name,min_count,within_days
+two_logins_first_week,login,2,7
+first_report,report_generated,1,90
+"""
+
+
+def test_changing_the_milestone_seed_changes_the_result(
+        warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project_copy = tmp_path / "project"
+    # The copy's manifest must not replace the session's (partial parsing).
+    monkeypatch.setenv("DBT_TARGET_PATH", str(project_copy / "target"))
+    for folder in ("models", "macros", "seeds", "tests/dbt"):
+        shutil.copytree(PROJECT_DIR / folder, project_copy / folder)
+    for file in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(PROJECT_DIR / file, project_copy / file)
+    seed = project_copy / "seeds" / "onboarding_milestones.csv"
+    seed.write_text(OTHER_MILESTONES)
+    rebuilt = tmp_path / "retain.duckdb"
+    load_raw(CS_FIXTURE, rebuilt)
+    # Cautious: only the tests whose every parent is built here.
+    outcome = run_dbt([*PRODUCTION_BUILD, "--select", "+fct_onboarding_milestones",
+                       "--indirect-selection", "cautious"], rebuilt, AS_OF,
+                      project_dir=project_copy)
+    assert outcome.success, "\n".join(outcome.failures)
+    sql = "select customer_id, milestone_id, achieved_at, status from fct_onboarding_milestones"
+    rebuilt_rows = {(c, m): (a, s) for c, m, a, s in query(rebuilt, sql)}
+    assert rebuilt_rows == independent_milestones(seed)
+    assert {m for _, m in rebuilt_rows} == {"two_logins_first_week", "first_report"}
+    assert rebuilt_rows != {(c, m): (a, s) for c, m, a, s in query(warehouse, sql)}
 
 
 def test_customer_onboarding_status(warehouse: Path) -> None:
