@@ -142,9 +142,14 @@ class MetricFlow:
 
     def start_query(self, metrics: Sequence[str], group_by: Sequence[str]
                     ) -> Callable[[], list[dict[str, str]]]:
+        return self._start_csv("--metrics", ",".join(metrics), "--group-by", ",".join(group_by))
+
+    def start_saved_query(self, name: str) -> Callable[[], list[dict[str, str]]]:
+        return self._start_csv("--saved-query", name)
+
+    def _start_csv(self, *query_args: str) -> Callable[[], list[dict[str, str]]]:
         out = self.scratch / f"query_{self.count + 1}.csv"
-        wait = self.start("query", "--metrics", ",".join(metrics), "--group-by",
-                          ",".join(group_by), "--csv", str(out), "--quiet")
+        wait = self.start("query", *query_args, "--csv", str(out), "--quiet")
 
         def rows() -> list[dict[str, str]]:
             wait()
@@ -189,6 +194,8 @@ def results(build_warehouse: BuildWarehouse, tmp_path_factory: pytest.TempPathFa
         "by_month": on_revenue.start_query(list(BY_MONTH), ["metric_time__month"]),
         "by_segment": on_revenue.start_query(BY_SEGMENT,
                                              ["metric_time__month", "customer__segment"]),
+        "monthly_revenue_bridge": on_revenue.start_saved_query("monthly_revenue_bridge"),
+        "nrr_grr_trend": on_revenue.start_saved_query("nrr_grr_trend"),
         "by_quarter": on_revenue.start_query(["mrr", "paying_customers", "new_mrr"],
                                              ["metric_time__quarter"]),
         "success": on_success.start_query(
@@ -205,19 +212,38 @@ def test_mf_validate_configs_passes_against_the_warehouse(results: dict) -> None
         in output, output
 
 
-def test_metrics_by_month_equal_metrics_revenue_monthly(results: dict) -> None:
-    columns = ", ".join(column for column, _ in BY_MONTH.values())
+def _mismatches_with_metrics_revenue_monthly(warehouse: Path, rows: list[dict[str, str]]
+                                             ) -> list[str]:
+    """Each metric of mf rows by month against its metrics_revenue_monthly column."""
+    metrics = {metric: BY_MONTH[metric] for metric in rows[0] if metric in BY_MONTH}
+    columns = ", ".join(column for column, _ in metrics.values())
     expected = {row[0]: row[1:] for row in query(
-        results["revenue"], f"select month, {columns} from metrics_revenue_monthly")}
-    actual = {_month(row["metric_time__month"]): row for row in results["by_month"]}
+        warehouse, f"select month, {columns} from metrics_revenue_monthly")}
+    actual = {_month(row["metric_time__month"]): row for row in rows}
     assert sorted(actual) == sorted(expected)
     mismatches = []
     for month, mart_values in expected.items():
-        for (metric, (column, kind)), mart_value in zip(BY_MONTH.items(), mart_values,
+        for (metric, (column, kind)), mart_value in zip(metrics.items(), mart_values,
                                                         strict=True):
             mf_value = _value(actual[month][metric], kind)
             if not _same(mf_value, _db_value(mart_value, kind), kind):
                 mismatches.append(f"{month} {metric}: mf {mf_value} != {column} {mart_value}")
+    return mismatches
+
+
+def test_metrics_by_month_equal_metrics_revenue_monthly(results: dict) -> None:
+    assert set(results["by_month"][0]) == {"metric_time__month", *BY_MONTH}
+    mismatches = _mismatches_with_metrics_revenue_monthly(results["revenue"],
+                                                          results["by_month"])
+    assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("saved_query", ["monthly_revenue_bridge", "nrr_grr_trend"])
+def test_saved_revenue_queries_equal_metrics_revenue_monthly(results: dict,
+                                                             saved_query: str) -> None:
+    rows = results[saved_query]
+    assert set(rows[0]) - {"metric_time__month"} <= set(BY_MONTH)
+    mismatches = _mismatches_with_metrics_revenue_monthly(results["revenue"], rows)
     assert not mismatches, "\n".join(mismatches)
 
 
