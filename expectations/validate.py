@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from expectations.frames import SAMPLE_SIZE, check_frame, row_chunks
 from expectations.suites import row_suite, table_suite
 from retain.contract import TABLES, Table
 from retain.load import raw_files
-from retain.settings import QUIET_ENVIRONMENT
+from retain.settings import quiet_telemetry
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 RESULTS_FILE = "validation.json"
@@ -90,8 +89,7 @@ def absent_tables(raw_dir: Path) -> frozenset[str]:
 def _gx_context(report_dir: Path) -> Any:
     """An ephemeral GX context: no project files, no analytics, no progress bars,
     one Data Docs site under report_dir."""
-    for name, value in QUIET_ENVIRONMENT.items():
-        os.environ.setdefault(name, value)
+    quiet_telemetry()
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import pandas_execution_engine
