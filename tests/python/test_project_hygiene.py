@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from retain.glossary import readme_section, render_glossary
+from retain.interface import INTERFACE_RELATIONS
 from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
-from retain.summary import INTERFACE_RELATIONS
 from tests.python.conftest import FIXTURES, BuildWarehouse, query
 
 DBT = str(Path(sys.executable).with_name("dbt"))
