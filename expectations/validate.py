@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -26,8 +27,6 @@ from expectations.aggregates import FxSettings, TableCheck, table_checks
 from expectations.frames import SAMPLE_SIZE, check_frame, row_chunks
 from expectations.suites import row_suite, table_suite
 from retain.contract import TABLES, Table
-from retain.load import raw_files
-from retain.settings import quiet_telemetry
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 RESULTS_FILE = "validation.json"
@@ -81,15 +80,10 @@ class ValidationResult:
         return "\n".join(lines)
 
 
-def absent_tables(raw_dir: Path) -> frozenset[str]:
-    """Optional tables without a file: no checks, and no foreign keys into them."""
-    return frozenset(raw.table.name for raw in raw_files(raw_dir) if raw.path is None)
-
-
 def _gx_context(report_dir: Path) -> Any:
     """An ephemeral GX context: no project files, no analytics, no progress bars,
     one Data Docs site under report_dir."""
-    quiet_telemetry()
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # read when GX is imported
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import pandas_execution_engine

@@ -13,9 +13,10 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.resources import RetainRun, environment, retried_when_locked
 from retain.contract import TABLES
-from retain.dbt import PRODUCTION_BUILD, dbt_vars
-from retain.load import RAW_SCHEMA, RawInputError, load_raw
-from retain.publish import PUBLISHED_STORAGE_VERSION, fresh_build_file, publish
+from retain.dbt import build_arguments
+from retain.load import RAW_SCHEMA, RawInputError
+from retain.pipeline import load_step, publish_step
+from retain.publish import PUBLISHED_STORAGE_VERSION, build_path
 
 RAW_GROUP = "raw"
 MART_GROUPS = ("finance", "customer_success")
@@ -42,17 +43,18 @@ def raw_tables(context: dg.AssetExecutionContext, retain: RetainRun) -> Iterator
     One step for all tables: the loader writes them through one DuckDB
     connection. Input that breaks the contract fails the step; it is not retried.
     """
-    built = fresh_build_file(retain.warehouse_path())
-    raw_dir = retain.raw_path()
+    settings = retain.run_settings()
+    built = build_path(settings.warehouse)
     with retried_when_locked(built):
         try:
-            rows = load_raw(raw_dir, built, context.log.info)
+            rows = load_step(settings, context.log.info)
         except RawInputError as error:
             raise dg.Failure(description=f"input rejected: {error}",
-                             metadata={"raw_dir": str(raw_dir)}, allow_retries=False) from error
+                             metadata={"raw_dir": str(settings.raw_dir)},
+                             allow_retries=False) from error
     for table, count in rows.items():
         yield dg.MaterializeResult(asset_key=raw_key(table),
-                                   metadata={"rows": count, "raw_dir": str(raw_dir),
+                                   metadata={"rows": count, "raw_dir": str(settings.raw_dir),
                                              "build_file": str(built)})
 
 
@@ -72,15 +74,15 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 dagster_dbt_translator=RetainDbtTranslator())
     def retain_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                    retain: RetainRun) -> Iterator[Any]:
-        """`dbt build` on the build file, as of the run's as_of_date."""
-        built = retain.build_file()
+        """`dbt build` on the build file with the run's settings, as `retain run` builds."""
+        settings = retain.run_settings()
+        built = build_path(settings.warehouse)
         if not built.exists():
             raise dg.Failure(description=f"nothing to build on: {built} does not exist; "
                                          "materialise the raw tables first",
                              allow_retries=False)
         with environment(RETAIN_DUCKDB_PATH=str(built)), retried_when_locked(built):
-            yield from dbt.cli([*PRODUCTION_BUILD, "--vars", dbt_vars(retain.as_of())],
-                               context=context).stream()
+            yield from dbt.cli(build_arguments(settings), context=context).stream()
 
     return retain_dbt
 
@@ -96,16 +98,16 @@ def build_publish_asset(marts: list[dg.AssetKey]) -> dg.AssetsDefinition:
         Runs only after `dbt build` succeeded; readers keep the previous
         snapshot until the rename.
         """
-        built, warehouse = retain.build_file(), retain.warehouse_path()
+        settings = retain.run_settings()
+        built, warehouse = build_path(settings.warehouse), settings.warehouse
         if not built.exists():
             raise dg.Failure(description=f"nothing to publish: {built} does not exist",
                              allow_retries=False)
         with retried_when_locked(built):
-            publish(built, warehouse)
-        context.log.info(f"published {warehouse}")
+            publish_step(settings, context.log.info)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(warehouse)),
-            "as_of_date": retain.as_of().isoformat(),
+            "as_of_date": settings.as_of.isoformat(),
             "storage_version": PUBLISHED_STORAGE_VERSION,
             "bytes": warehouse.stat().st_size,
         })

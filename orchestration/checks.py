@@ -1,6 +1,6 @@
 """The Great Expectations suites of the raw contract as blocking asset checks.
 
-One validation (expectations.validate.validate_raw, the same call `retain run`
+One validation (retain.pipeline.validate_step, the same call `retain run`
 makes) covers every raw table; its result becomes one check per table, so
 the UI shows on each raw asset the expectations it failed, with sample
 values. A failed check blocks every dbt asset downstream: nothing is built
@@ -12,9 +12,13 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from expectations.validate import DATA_DOCS_FOLDER
 from orchestration.assets import raw_key
 from orchestration.resources import RetainRun, retried_when_locked
 from retain.contract import TABLES
+from retain.load import absent_tables
+from retain.pipeline import validate_step
+from retain.publish import build_path
 
 CHECK_NAME = "raw_contract"
 
@@ -37,16 +41,10 @@ def _failures_table(lines: list[tuple[str, str, str, str]]) -> dg.MetadataValue:
 def raw_contract_checks(context: dg.AssetCheckExecutionContext,
                         retain: RetainRun) -> Iterator[dg.AssetCheckResult]:
     """Validate the loaded raw schema of the build file; one result per raw table."""
-    # Imported here: Great Expectations takes seconds to import, which every
-    # load of the definitions (UI, schedules, run workers) would pay otherwise.
-    from expectations.aggregates import FxSettings
-    from expectations.validate import DATA_DOCS_FOLDER, absent_tables, validate_raw
-
-    built = retain.build_file()
-    absent = absent_tables(retain.raw_path())
-    with retried_when_locked(built):
-        result = validate_raw(built, retain.report_path(), absent=absent,
-                              fx=FxSettings(as_of=retain.as_of()), progress=context.log.info)
+    settings = retain.run_settings()
+    absent = absent_tables(settings.raw_dir)
+    with retried_when_locked(build_path(settings.warehouse)):
+        result = validate_step(settings, context.log.info)
     report = result.report_dir / DATA_DOCS_FOLDER / "index.html"
     for table in TABLES:
         failures = [failure for failure in result.failures if failure.table == table.name]

@@ -20,13 +20,8 @@ import duckdb
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from pydantic import Field
 
-from retain.publish import build_path, run_lock
-from retain.settings import (
-    raw_dir_from_environment,
-    report_dir_from_environment,
-    today_utc,
-    warehouse_from_environment,
-)
+from retain.publish import run_lock
+from retain.settings import Settings, resolved_settings
 
 RESOURCE_KEY = "retain"
 
@@ -80,45 +75,43 @@ def last_complete_day(moment: datetime) -> date:
 
 
 class RetainRun(dg.ConfigurableResource):
-    """One pipeline run: where it reads and publishes and the day it computes.
+    """One pipeline run: where it reads and publishes, the day it computes, its settings.
 
-    Unset fields take `retain run`'s defaults when the run starts. While the
-    run executes (one process: the executor is in-process) it holds the run
-    lock beside the warehouse, as `retain run` does.
+    Unset fields take `retain run`'s defaults (environment, retain.toml) when
+    the run starts, through the same `resolved_settings`. While the run
+    executes (one process: the executor is in-process) it holds the run lock
+    beside the warehouse, as `retain run` does.
     """
 
     raw_dir: str | None = Field(
         default=None, description="Folder of raw files (default: env RETAIN_RAW_DIR, "
-                                  "else data/raw).")
+                                  "retain.toml, else data/raw).")
     warehouse: str | None = Field(
         default=None, description="Published DuckDB file (default: env RETAIN_DUCKDB_PATH, "
-                                  "else warehouse/retain.duckdb).")
+                                  "retain.toml, else warehouse/retain.duckdb).")
     report_dir: str | None = Field(
-        default=None, description="Great Expectations results and Data Docs (default: env "
-                                  "RETAIN_GX_OUTPUT, else gx_output).")
+        default=None, description="Validation results and Data Docs (default: env "
+                                  "RETAIN_VALIDATION_DIR, else validation/ beside the "
+                                  "warehouse).")
     as_of_date: str | None = Field(
         default=None, description="YYYY-MM-DD: compute the warehouse as of the end of this "
                                   "day (dbt var as_of_date; default: today, UTC).")
+    settings: dict[str, str] = Field(
+        default_factory=dict, description="Metric settings of metrics.md as text, e.g. "
+                                          "{mrr_change_threshold: '0'}, checked as "
+                                          "`retain run --var` checks them.")
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[RetainRun]:
-        with run_lock(self.warehouse_path()):
+        with run_lock(self.run_settings().warehouse):
             yield self
 
-    def raw_path(self) -> Path:
-        return Path(self.raw_dir) if self.raw_dir else raw_dir_from_environment()
-
-    def warehouse_path(self) -> Path:
-        return Path(self.warehouse) if self.warehouse else warehouse_from_environment()
-
-    def build_file(self) -> Path:
-        return build_path(self.warehouse_path())
-
-    def report_path(self) -> Path:
-        return Path(self.report_dir) if self.report_dir else report_dir_from_environment()
-
-    def as_of(self) -> date:
-        return date.fromisoformat(self.as_of_date) if self.as_of_date else today_utc()
+    def run_settings(self) -> Settings:
+        """The Settings every pipeline step of the run takes."""
+        return resolved_settings(
+            raw_dir=self.raw_dir, warehouse=self.warehouse, report_dir=self.report_dir,
+            as_of=date.fromisoformat(self.as_of_date) if self.as_of_date else None,
+            overrides=self.settings)
 
 
 def run_config(as_of: date) -> dict[str, object]:

@@ -13,7 +13,7 @@ import dagster as dg
 
 from orchestration.resources import last_complete_day, run_config
 from retain.load import RawInputError, raw_files
-from retain.settings import raw_dir_from_environment
+from retain.settings import resolved_settings
 
 DEFAULT_CRON = "0 6 * * *"  # 06:00 UTC
 
@@ -55,7 +55,7 @@ def _fingerprint(paths: list[Path]) -> str:
            default_status=dg.DefaultSensorStatus.STOPPED)
 def retain_raw_files(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     """A run when the files in RETAIN_RAW_DIR change, once every required table is there."""
-    raw_dir = raw_dir_from_environment()
+    raw_dir = resolved_settings().raw_dir
     try:
         paths = [raw.path for raw in raw_files(raw_dir) if raw.path is not None]
     except RawInputError as error:

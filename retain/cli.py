@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from retain.settings import (
+    SETTINGS_FILE,
+    SettingError,
+    Settings,
+    parsed_assignment,
     quiet_telemetry,
-    raw_dir_from_environment,
-    report_dir_from_environment,
+    resolved_settings,
     today_utc,
-    warehouse_from_environment,
 )
 
 
@@ -28,18 +33,45 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from error
 
 
-def _add_location_options(parser: argparse.ArgumentParser) -> None:
+def _assignment(text: str) -> tuple[str, Any]:
+    try:
+        return parsed_assignment(text)
+    except SettingError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _resolved(path: Path | None) -> Path | None:
+    """A path given on the command line is relative to the working directory."""
+    return path.resolve() if path else None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The run's settings: command line, then environment, then retain.toml, then defaults."""
+    return resolved_settings(
+        raw_dir=_resolved(args.raw), warehouse=_resolved(getattr(args, "warehouse", None)),
+        as_of=getattr(args, "as_of", None), report_dir=_resolved(args.report_dir),
+        overrides=dict(getattr(args, "var", None) or []), settings_file=_resolved(args.settings))
+
+
+def _add_location_options(parser: argparse.ArgumentParser, warehouse: bool = True) -> None:
     parser.add_argument("--raw", type=Path, default=None, metavar="DIR",
                         help="folder of raw files (env RETAIN_RAW_DIR; default data/raw)")
-    parser.add_argument("--warehouse", type=Path, default=None, metavar="FILE",
-                        help="published DuckDB file (env RETAIN_DUCKDB_PATH; "
-                             "default warehouse/retain.duckdb)")
+    if warehouse:
+        parser.add_argument("--warehouse", type=Path, default=None, metavar="FILE",
+                            help="published DuckDB file (env RETAIN_DUCKDB_PATH; "
+                                 "default warehouse/retain.duckdb)")
+    parser.add_argument("--report-dir", type=Path, default=None, metavar="DIR",
+                        help="validation results and Data Docs (env RETAIN_VALIDATION_DIR; "
+                             "default: a validation/ folder beside the warehouse)")
+    parser.add_argument("--settings", type=Path, default=None, metavar="FILE",
+                        help=f"settings file (default {SETTINGS_FILE} in the project, "
+                             "if present)")
 
 
 def _command_generate(args: argparse.Namespace) -> int:
     from retain.generate import generate_raw_data
 
-    out = args.out or raw_dir_from_environment()
+    out = args.out or resolved_settings().raw_dir
     started = time.perf_counter()
     rows = generate_raw_data(out, customers=args.customers, seed=args.seed,
                              end_date=args.end_date or today_utc(), years=args.years,
@@ -54,10 +86,9 @@ def _command_generate(args: argparse.Namespace) -> int:
 def _command_load(args: argparse.Namespace) -> int:
     from retain.load import RawInputError, load_raw
 
-    raw = args.raw or raw_dir_from_environment()
-    warehouse = args.warehouse or warehouse_from_environment()
+    settings = _settings(args)
     try:
-        load_raw(raw, warehouse, _stderr)
+        load_raw(settings.raw_dir, settings.warehouse, _stderr)
     except RawInputError as error:
         _stderr(f"error: input rejected: {error}")
         return 2
@@ -66,21 +97,19 @@ def _command_load(args: argparse.Namespace) -> int:
 
 def _command_validate(args: argparse.Namespace) -> int:
     """Load into a throwaway DuckDB file and validate: the published warehouse is never touched."""
-    import tempfile
+    from retain.load import RawInputError
+    from retain.pipeline import load_step, validate_step
 
-    from expectations.validate import absent_tables, validate_raw
-    from retain.load import RawInputError, load_raw
-
-    raw = args.raw or raw_dir_from_environment()
+    settings = _settings(args)
     with tempfile.TemporaryDirectory(prefix="retain-validate-") as scratch:
-        loaded = Path(scratch) / "retain.duckdb"
+        scratch_settings = replace(settings, warehouse=Path(scratch) / "retain.duckdb",
+                                   report_dir=settings.validation_dir())
         try:
-            load_raw(raw, loaded, _stderr)
+            load_step(scratch_settings, _stderr)
         except RawInputError as error:
             _stderr(f"error: input rejected: {error}")
             return 2
-        result = validate_raw(loaded, args.report_dir or report_dir_from_environment(),
-                              absent=absent_tables(raw), progress=_stderr)
+        result = validate_step(scratch_settings, _stderr)
     print(result.report_text(), file=sys.stdout if result.passed else sys.stderr)
     return 0 if result.passed else 2
 
@@ -89,18 +118,26 @@ def _command_run(args: argparse.Namespace) -> int:
     from retain.pipeline import ExitCode, run_pipeline
     from retain.summary import summary_text
 
-    raw = args.raw or raw_dir_from_environment()
-    warehouse = args.warehouse or warehouse_from_environment()
-    as_of = args.as_of or today_utc()
-    report = run_pipeline(raw, warehouse, as_of)
+    settings = _settings(args)
+    report = run_pipeline(settings)
     if report.exit_code != ExitCode.OK:
         for error in report.errors:
             _stderr(f"error: {error}")
         _stderr(f"run failed (exit {int(report.exit_code)}); published warehouse unchanged: "
-                f"{warehouse}")
+                f"{settings.warehouse}")
         return int(report.exit_code)
-    print(summary_text(report, warehouse, as_of))
+    print(summary_text(report, settings))
     return 0
+
+
+def _add_metric_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
+                        help="compute the warehouse as of the end of this day (dbt var "
+                             "as_of_date; default today, UTC)")
+    parser.add_argument("--var", type=_assignment, action="append", metavar="NAME=VALUE",
+                        help="a metric setting of metrics.md, e.g. mrr_change_threshold=0 or "
+                             "active_event_names=login,report_created (repeatable; wins over "
+                             f"{SETTINGS_FILE})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,10 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load raw files into a temporary DuckDB file and validate every table "
                     "against the raw contract; print each failed expectation with a few "
                     "sample values; write the JSON results and Data Docs to the report folder.")
-    validate.add_argument("--raw", type=Path, default=None, metavar="DIR",
-                          help="folder of raw files (env RETAIN_RAW_DIR; default data/raw)")
-    validate.add_argument("--report-dir", type=Path, default=None, metavar="DIR",
-                          help="results and Data Docs (env RETAIN_GX_OUTPUT; default gx_output)")
+    _add_location_options(validate)
+    _add_metric_options(validate)
     validate.set_defaults(handler=_command_validate)
 
     run = commands.add_parser("run", help="load, build, test and publish the warehouse",
@@ -149,9 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
                                           "a new file and publish it atomically when every "
                                           "step passed.")
     _add_location_options(run)
-    run.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
-                     help="compute the warehouse as of the end of this day (dbt var "
-                          "as_of_date; default today, UTC)")
+    _add_metric_options(run)
     run.set_defaults(handler=_command_run)
     return parser
 
@@ -159,7 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     quiet_telemetry()
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except SettingError as error:
+        _stderr(f"error: {error}")
+        return 2
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
+from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT, Settings
 
 # What a scheduled or `retain run` build executes: models, seeds and data
 # tests. Unit tests check the SQL, not the data: `make test` runs them once.
@@ -33,9 +32,14 @@ class DbtOutcome:
     seconds: float = 0.0
 
 
-def dbt_vars(as_of: date, extra: dict[str, Any] | None = None) -> str:
-    """The --vars argument: as_of_date plus any overridden settings."""
-    return json.dumps({"as_of_date": as_of.isoformat(), **(extra or {})})
+def dbt_arguments(command: Sequence[str], settings: Settings) -> list[str]:
+    """A dbt command with --vars: the as_of date and every metric setting of the run."""
+    return [*command, "--vars", json.dumps(settings.dbt_vars())]
+
+
+def build_arguments(settings: Settings) -> list[str]:
+    """The production build of a run, as `retain run` and the Dagster assets start it."""
+    return dbt_arguments(PRODUCTION_BUILD, settings)
 
 
 def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
@@ -74,17 +78,16 @@ def _outcome_from_run_results(path: Path, outcome: DbtOutcome) -> None:
             outcome.failures.append(f"{result.get('unique_id')}: {first_line}")
 
 
-def run_dbt(command: list[str], warehouse: Path, as_of: date,
-            extra_vars: dict[str, Any] | None = None,
+def run_dbt(arguments: list[str], warehouse: Path,
             progress: Callable[[str], None] = lambda _: None,
             project_dir: Path = PROJECT_DIR) -> DbtOutcome:
-    """Run one dbt command (e.g. ["build"]) on warehouse as of a date.
+    """Run one dbt command (from dbt_arguments) on warehouse.
 
     project_dir is this project unless a test builds a modified copy of it.
     """
     target = Path(os.environ.get("DBT_TARGET_PATH") or project_dir / "target")
-    args = [str(Path(sys.executable).with_name("dbt")), *command, "--project-dir",
-            str(project_dir), "--target-path", str(target), "--vars", dbt_vars(as_of, extra_vars),
+    args = [str(Path(sys.executable).with_name("dbt")), *arguments, "--project-dir",
+            str(project_dir), "--target-path", str(target),
             "--log-format", "json", "--log-level", "info"]
     started = time.perf_counter()
     errors: list[str] = []

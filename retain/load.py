@@ -61,6 +61,11 @@ def raw_files(raw_dir: Path) -> list[RawFile]:
     return found
 
 
+def absent_tables(raw_dir: Path) -> frozenset[str]:
+    """Optional tables without a file: no checks, and no foreign keys into them."""
+    return frozenset(raw.table.name for raw in raw_files(raw_dir) if raw.path is None)
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 

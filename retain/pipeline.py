@@ -1,4 +1,10 @@
-"""`retain run`: load, build and publish one warehouse, with exit codes a scheduler can act on."""
+"""The steps of a run, one function each, shared by `retain run` and the Dagster assets.
+
+Every step takes the run's `Settings` and works on the build file beside
+the published warehouse: load the raw files, validate them, `dbt build`,
+publish. `run_pipeline` chains them under the run lock with exit codes a
+scheduler can act on; nothing is published unless every step passed.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +12,23 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from enum import IntEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from retain.dbt import PRODUCTION_BUILD, run_dbt
-from retain.load import RawInputError, load_raw
+from expectations.aggregates import FxSettings
+from expectations.validate import ValidationResult, validate_raw
+from retain.dbt import DbtOutcome, build_arguments, run_dbt
+from retain.load import RawInputError, absent_tables, load_raw
 from retain.publish import (
     PUBLISHED_STORAGE_VERSION,
     RunInProgressError,
+    build_path,
     fresh_build_file,
     publish,
     run_lock,
 )
-from retain.settings import report_dir_from_environment
+from retain.settings import Settings
 
-if TYPE_CHECKING:
-    from expectations.validate import ValidationResult
+Progress = Callable[[str], None]
 
 
 class ExitCode(IntEnum):
@@ -47,55 +52,64 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_pipeline(raw_dir: Path, warehouse: Path, as_of: date,
-                 extra_vars: dict[str, Any] | None = None,
-                 progress: Callable[[str], None] = _stderr,
-                 report_dir: Path | None = None) -> RunReport:
-    """Load raw_dir, validate it, build with dbt as of a date and publish to warehouse.
+def load_step(settings: Settings, progress: Progress = _stderr) -> dict[str, int]:
+    """Load the raw files into a fresh build file; rows per table. Raises RawInputError."""
+    return load_raw(settings.raw_dir, fresh_build_file(settings.warehouse), progress)
 
-    Nothing is published unless every step passed. The validation report goes
-    to report_dir (default: env RETAIN_GX_OUTPUT, else gx_output/).
-    """
+
+def fx_settings(settings: Settings) -> FxSettings:
+    """The settings that decide which fx rates a conversion needs, as dbt reads them."""
+    return FxSettings(reporting_currency=settings.metric("reporting_currency"),
+                      rate_month=settings.metric("fx_rate_month"), as_of=settings.as_of)
+
+
+def validate_step(settings: Settings, progress: Progress = _stderr) -> ValidationResult:
+    """Validate the loaded raw tables of the build file against the contract."""
+    return validate_raw(build_path(settings.warehouse), settings.validation_dir(),
+                        absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
+                        progress=progress)
+
+
+def build_step(settings: Settings, progress: Progress = _stderr) -> DbtOutcome:
+    """`dbt build` (models, seeds, data tests) on the build file as of settings.as_of."""
+    return run_dbt(build_arguments(settings), build_path(settings.warehouse), progress)
+
+
+def publish_step(settings: Settings, progress: Progress = _stderr) -> None:
+    """Replace the published warehouse by the build file with one atomic rename."""
+    progress(f"publish {settings.warehouse} (storage version {PUBLISHED_STORAGE_VERSION})")
+    publish(build_path(settings.warehouse), settings.warehouse)
+
+
+def run_pipeline(settings: Settings, progress: Progress = _stderr) -> RunReport:
+    """Load, validate, build and publish under the run lock; the report says how it went."""
     try:
-        with run_lock(warehouse):
-            return _build_and_publish(raw_dir, warehouse, as_of, extra_vars, progress,
-                                      report_dir or report_dir_from_environment())
+        with run_lock(settings.warehouse):
+            return _build_and_publish(settings, progress)
     except RunInProgressError as error:
         return RunReport(ExitCode.RUN_IN_PROGRESS, errors=[str(error)])
 
 
-def _validate(raw_dir: Path, built: Path, as_of: date, extra_vars: dict[str, Any] | None,
-              report_dir: Path, progress: Callable[[str], None]) -> ValidationResult:
-    """Validate the loaded raw tables; GX is imported only when a run gets here."""
-    from expectations.aggregates import FxSettings
-    from expectations.validate import absent_tables, validate_raw
-
-    settings = extra_vars or {}
-    fx = FxSettings(reporting_currency=str(settings.get("reporting_currency", "USD")),
-                    rate_month=str(settings.get("fx_rate_month", "invoice")), as_of=as_of)
-    return validate_raw(built, report_dir, absent=absent_tables(raw_dir), fx=fx,
-                        progress=progress)
+def _timed(report: RunReport, stage: str, started: float) -> None:
+    report.timings[stage] = time.perf_counter() - started
 
 
-def _build_and_publish(raw_dir: Path, warehouse: Path, as_of: date,
-                       extra_vars: dict[str, Any] | None,
-                       progress: Callable[[str], None], report_dir: Path) -> RunReport:
+def _build_and_publish(settings: Settings, progress: Progress) -> RunReport:
     report = RunReport(ExitCode.OK)
-    built = fresh_build_file(warehouse)
 
-    progress(f"[1/4] load raw files from {raw_dir}")
+    progress(f"[1/4] load raw files from {settings.raw_dir}")
     started = time.perf_counter()
     try:
-        report.raw_rows = load_raw(raw_dir, built, progress)
+        report.raw_rows = load_step(settings, progress)
     except RawInputError as error:
         report.exit_code, report.errors = ExitCode.INPUT_REJECTED, [f"input rejected: {error}"]
         return report
-    report.timings["load"] = time.perf_counter() - started
+    _timed(report, "load", started)
 
     progress("[2/4] validate the raw tables against the contract")
     started = time.perf_counter()
-    report.validation = _validate(raw_dir, built, as_of, extra_vars, report_dir, progress)
-    report.timings["validate"] = time.perf_counter() - started  # GX import included
+    report.validation = validate_step(settings, progress)
+    _timed(report, "validate", started)  # GX import included
     for warning in report.validation.warnings:
         progress(warning.line())
     if not report.validation.passed:
@@ -103,17 +117,16 @@ def _build_and_publish(raw_dir: Path, warehouse: Path, as_of: date,
         report.errors = [f"input rejected: {report.validation.report_text()}"]
         return report
 
-    progress(f"[3/4] dbt build as of {as_of.isoformat()}")
-    outcome = run_dbt(list(PRODUCTION_BUILD), built, as_of, extra_vars, progress)
+    progress(f"[3/4] dbt build as of {settings.as_of.isoformat()}")
+    outcome = build_step(settings, progress)
     report.timings["dbt build"] = outcome.seconds
     report.dbt_counts = outcome.counts
     if not outcome.success:
-        report.exit_code, report.errors = ExitCode.BUILD_FAILED, outcome.failures or [
-            "dbt build failed"]
+        report.exit_code = ExitCode.BUILD_FAILED
+        report.errors = outcome.failures or ["dbt build failed"]
         return report
 
-    progress(f"[4/4] publish {warehouse} (storage version {PUBLISHED_STORAGE_VERSION})")
     started = time.perf_counter()
-    publish(built, warehouse)
-    report.timings["publish"] = time.perf_counter() - started
+    publish_step(settings, lambda line: progress(f"[4/4] {line}"))
+    _timed(report, "publish", started)
     return report

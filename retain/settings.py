@@ -1,15 +1,30 @@
-"""Where things are: paths and defaults shared by the CLI, the pipeline and Dagster."""
+"""One settings object for a run: where it reads and publishes, the day and the metric settings.
+
+The CLI, the pipeline, validation and Dagster all take a `Settings`; the
+metric settings are dbt's vars, with dbt_project.yml holding their defaults,
+so what validation checks (e.g. the reporting currency) is what dbt builds.
+Precedence: command line, then environment, then `retain.toml`, then defaults.
+"""
 
 from __future__ import annotations
 
 import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_RAW_DIR = PROJECT_DIR / "data" / "raw"
 DEFAULT_WAREHOUSE = PROJECT_DIR / "warehouse" / "retain.duckdb"
-DEFAULT_REPORT_DIR = PROJECT_DIR / "gx_output"  # git-ignored
+SETTINGS_FILE = "retain.toml"
+VALIDATION_FOLDER = "validation"
 
 # Telemetry is off for every tool this project starts.
 QUIET_ENVIRONMENT = {
@@ -20,27 +35,199 @@ QUIET_ENVIRONMENT = {
 }
 
 
+class SettingError(ValueError):
+    """A setting with an unknown name or a value it cannot take."""
+
+
 def quiet_telemetry() -> None:
     for name, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
 
 
-def raw_dir_from_environment() -> Path:
-    return Path(os.environ.get("RETAIN_RAW_DIR") or DEFAULT_RAW_DIR)
+def today_utc() -> date:
+    return datetime.now(UTC).date()
 
 
-def warehouse_from_environment() -> Path:
-    configured = os.environ.get("RETAIN_DUCKDB_PATH")
-    if not configured:
-        return DEFAULT_WAREHOUSE
-    path = Path(configured)
+def _text(value: Any) -> str:
+    return str(value).strip()
+
+
+def _currency(value: Any) -> str:
+    code = _text(value).upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError("expected a three-letter ISO 4217 code such as USD")
+    return code
+
+
+def _whole_days(value: Any) -> int:
+    if isinstance(value, bool) or not _text(value).isdigit():
+        raise ValueError("expected a whole number of days, 0 or more")
+    return int(_text(value))
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if _text(value).lower() not in {"true", "false"}:
+        raise ValueError("expected true or false")
+    return _text(value).lower() == "true"
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    try:
+        number = Decimal(_text(value))
+    except InvalidOperation as error:
+        raise ValueError("expected a number") from error
+    if not number.is_finite():
+        raise ValueError("expected a finite number")
+    return number
+
+
+def _margin(value: Any) -> float:
+    number = _decimal(value)
+    if not 0 < number <= 1:
+        raise ValueError("expected a share above 0 and at most 1 (1.0 = revenue LTV)")
+    return float(number)
+
+
+def _threshold(value: Any) -> float:
+    number = _decimal(value)
+    if number < 0:
+        raise ValueError("expected an amount of 0 or more")
+    return float(number)
+
+
+def _event_names(value: Any) -> list[str]:
+    names = value if isinstance(value, list | tuple) else _text(value).split(",")
+    return [_text(name) for name in names if _text(name)]
+
+
+def _fx_rate_month(value: Any) -> str:
+    choice = _text(value).lower()
+    if choice not in {"invoice", "latest"}:
+        raise ValueError("expected invoice or latest")
+    return choice
+
+
+# Every metric setting of metrics.md and the parser that types and checks it;
+# the defaults live in dbt_project.yml (a test keeps the two in step).
+METRIC_SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "reporting_currency": _currency,
+    "mrr_delinquency_days": _whole_days,
+    "mrr_include_usage": _boolean,
+    "ltv_gross_margin": _margin,
+    "active_event_names": _event_names,
+    "fx_rate_month": _fx_rate_month,
+    "mrr_change_threshold": _threshold,
+}
+
+
+@cache
+def dbt_project_vars() -> dict[str, Any]:
+    """The vars block of dbt_project.yml: the default of every setting."""
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return dict(project["vars"])
+
+
+def parsed_setting(name: str, value: Any) -> Any:
+    """A metric setting's value typed and checked; SettingError names what is wrong."""
+    parser = METRIC_SETTINGS.get(name)
+    if parser is None:
+        known = ", ".join(sorted(METRIC_SETTINGS))
+        raise SettingError(f"unknown setting {name!r}; known settings: {known}")
+    try:
+        return parser(value)
+    except ValueError as error:
+        raise SettingError(f"setting {name}={value!r}: {error}") from error
+
+
+def parsed_assignment(text: str) -> tuple[str, Any]:
+    """`name=value` from the command line, typed and checked."""
+    name, separator, value = text.partition("=")
+    if not separator or not name.strip():
+        raise SettingError(f"expected name=value, got {text!r}")
+    return name.strip(), parsed_setting(name.strip(), value)
+
+
+def _absolute(path: str | Path) -> Path:
+    path = Path(path)
     return path if path.is_absolute() else PROJECT_DIR / path
 
 
-def report_dir_from_environment() -> Path:
-    """Where raw validation writes its JSON results and Data Docs site."""
-    return Path(os.environ.get("RETAIN_GX_OUTPUT") or DEFAULT_REPORT_DIR)
+def settings_file_values(path: Path) -> dict[str, Any]:
+    """The [run] and [settings] tables of a retain.toml (empty when there is none)."""
+    if not path.exists():
+        return {}
+    try:
+        document = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise SettingError(f"{path}: not valid TOML: {error}") from error
+    unknown = set(document) - {"run", "settings"}
+    if unknown:
+        raise SettingError(f"{path}: unknown table(s) {sorted(unknown)}; expected [run], "
+                           "[settings]")
+    return document
 
 
-def today_utc() -> date:
-    return datetime.now(UTC).date()
+@dataclass(frozen=True)
+class Settings:
+    """What one run reads, computes and publishes."""
+
+    raw_dir: Path = DEFAULT_RAW_DIR
+    warehouse: Path = DEFAULT_WAREHOUSE
+    as_of: date = field(default_factory=today_utc)
+    report_dir: Path | None = None  # None: beside the warehouse
+    # Metric settings that differ from dbt_project.yml's defaults.
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def metric(self, name: str) -> Any:
+        """A metric setting as this run uses it (override or dbt_project.yml default)."""
+        if name in self.overrides:
+            return self.overrides[name]
+        return parsed_setting(name, dbt_project_vars()[name])
+
+    def metrics(self) -> dict[str, Any]:
+        return {name: self.metric(name) for name in METRIC_SETTINGS}
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """dbt's --vars: the as_of date and every metric setting, defaults included."""
+        return {"as_of_date": self.as_of.isoformat(), **self.metrics()}
+
+    def validation_dir(self) -> Path:
+        """Validation results and Data Docs: beside the warehouse unless configured."""
+        return self.report_dir or self.warehouse.parent / VALIDATION_FOLDER
+
+    def with_overrides(self, **values: Any) -> Settings:
+        """A copy with more metric settings, typed and checked."""
+        merged = {**self.overrides,
+                  **{name: parsed_setting(name, value) for name, value in values.items()}}
+        return replace(self, overrides=merged)
+
+
+def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path | None = None,
+                      as_of: date | None = None, report_dir: str | Path | None = None,
+                      overrides: Mapping[str, Any] | None = None,
+                      settings_file: Path | None = None) -> Settings:
+    """Settings from arguments (None = not given), environment, retain.toml and defaults."""
+    document = settings_file_values(settings_file or PROJECT_DIR / SETTINGS_FILE)
+    run = document.get("run", {})
+    unknown = set(run) - {"raw_dir", "warehouse", "report_dir", "as_of_date"}
+    if unknown:
+        raise SettingError(f"unknown [run] key(s) {sorted(unknown)} in {SETTINGS_FILE}")
+
+    def chosen(given: str | Path | None, variable: str, key: str) -> str | Path | None:
+        return given or os.environ.get(variable) or run.get(key)
+
+    raw = chosen(raw_dir, "RETAIN_RAW_DIR", "raw_dir")
+    published = chosen(warehouse, "RETAIN_DUCKDB_PATH", "warehouse")
+    report = chosen(report_dir, "RETAIN_VALIDATION_DIR", "report_dir")
+    file_as_of = run.get("as_of_date")
+    settings = Settings(
+        raw_dir=_absolute(raw) if raw else DEFAULT_RAW_DIR,
+        warehouse=_absolute(published) if published else DEFAULT_WAREHOUSE,
+        as_of=as_of or (date.fromisoformat(str(file_as_of)) if file_as_of else today_utc()),
+        report_dir=_absolute(report) if report else None,
+    )
+    return settings.with_overrides(**{**document.get("settings", {}), **(overrides or {})})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 
 from retain.interface import INTERFACE_RELATIONS
 from retain.pipeline import RunReport
+from retain.settings import Settings
 
 REVENUE_KPIS = (
     ("ending_mrr", "MRR", "money"), ("arr", "ARR", "money"),
@@ -83,8 +83,18 @@ def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     return lines
 
 
-def summary_text(report: RunReport, warehouse: Path, as_of: date) -> str:
+def _settings_line(settings: Settings) -> str:
+    """The metric settings that differ from dbt_project.yml's defaults."""
+    defaults = Settings()
+    changed = ", ".join(f"{name}={value}" for name, value in sorted(settings.metrics().items())
+                        if value != defaults.metric(name))
+    return f"settings: {changed or 'defaults of dbt_project.yml'}"
+
+
+def summary_text(report: RunReport, settings: Settings) -> str:
+    warehouse, as_of = settings.warehouse, settings.as_of
     lines = ["", f"Retain run summary (as of {as_of})", "=" * 40]
+    lines.append(_settings_line(settings))
     timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
     lines.append(f"timings: {timings}")
     lines.append("raw rows: " + ", ".join(f"{t} {n:,}" for t, n in report.raw_rows.items()))

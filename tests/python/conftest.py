@@ -12,9 +12,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from retain.dbt import PRODUCTION_BUILD, run_dbt
+from retain.dbt import PRODUCTION_BUILD, dbt_arguments, run_dbt
 from retain.load import load_raw
-from retain.settings import quiet_telemetry
+from retain.settings import Settings, quiet_telemetry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -54,7 +54,8 @@ def build_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuildWarehouse:
         if key not in built:
             warehouse = tmp_path_factory.mktemp("warehouse") / "retain.duckdb"
             load_raw(raw_dir, warehouse)
-            outcome = run_dbt(list(command), warehouse, as_of, extra_vars)
+            settings = Settings(as_of=as_of).with_overrides(**(extra_vars or {}))
+            outcome = run_dbt(dbt_arguments(command, settings), warehouse)
             assert outcome.success, "\n".join(outcome.failures)
             built[key] = warehouse
         return built[key]

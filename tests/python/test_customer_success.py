@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retain.dbt import PRODUCTION_BUILD, run_dbt
+from retain.dbt import PRODUCTION_BUILD, dbt_arguments, run_dbt
 from retain.load import load_raw
-from retain.settings import PROJECT_DIR
+from retain.settings import PROJECT_DIR, Settings
 from tests.python.conftest import FIXTURES, BuildWarehouse, query
 
 CS_FIXTURE = FIXTURES / "customer_success"
@@ -186,9 +186,9 @@ def test_changing_the_milestone_seed_changes_the_result(
     rebuilt = tmp_path / "retain.duckdb"
     load_raw(CS_FIXTURE, rebuilt)
     # Cautious: only the tests whose every parent is built here.
-    outcome = run_dbt([*PRODUCTION_BUILD, "--select", "+fct_onboarding_milestones",
-                       "--indirect-selection", "cautious"], rebuilt, AS_OF,
-                      project_dir=project_copy)
+    outcome = run_dbt(dbt_arguments([*PRODUCTION_BUILD, "--select", "+fct_onboarding_milestones",
+                                     "--indirect-selection", "cautious"], Settings(as_of=AS_OF)),
+                      rebuilt, project_dir=project_copy)
     assert outcome.success, "\n".join(outcome.failures)
     sql = "select customer_id, milestone_id, achieved_at, status from fct_onboarding_milestones"
     rebuilt_rows = {(c, m): (a, s) for c, m, a, s in query(rebuilt, sql)}

@@ -12,7 +12,8 @@ import os
 from datetime import date
 from pathlib import Path
 
-from retain.dbt import run_dbt
+from retain.dbt import dbt_arguments, run_dbt
+from retain.settings import Settings
 from tests.python.conftest import FIXTURES, BuildWarehouse
 
 AS_OF = date(2024, 6, 15)
@@ -20,7 +21,8 @@ AS_OF = date(2024, 6, 15)
 
 def test_every_dbt_unit_test_passes(build_warehouse: BuildWarehouse) -> None:
     warehouse = build_warehouse(FIXTURES / "revenue", AS_OF)
-    outcome = run_dbt(["test", "--select", "test_type:unit"], warehouse, AS_OF)
+    outcome = run_dbt(dbt_arguments(["test", "--select", "test_type:unit"],
+                                    Settings(as_of=AS_OF)), warehouse)
     assert outcome.success, "\n".join(outcome.failures)
     manifest = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json").read_text())
     unit_tests = list(manifest["unit_tests"].values())

@@ -14,6 +14,7 @@ import pytest
 from retain.dbt import DbtOutcome
 from retain.pipeline import ExitCode, run_pipeline
 from retain.publish import PUBLISHED_STORAGE_VERSION, build_path, publish, run_lock
+from retain.settings import Settings
 from tests.python.conftest import FIXTURES
 
 VALID_SMALL = FIXTURES / "valid_small"
@@ -60,8 +61,8 @@ def _fake_dbt(succeed: bool) -> Any:
 def test_second_run_exits_4_naming_the_running_one(tmp_path: Path, published: Path) -> None:
     before = _fingerprint(published)
     with run_lock(published):
-        report = run_pipeline(VALID_SMALL, published, AS_OF, progress=lambda _: None,
-                              report_dir=tmp_path / "gx")
+        report = run_pipeline(Settings(raw_dir=VALID_SMALL, warehouse=published, as_of=AS_OF,
+                                   report_dir=tmp_path / "gx"), progress=lambda _: None)
 
     assert report.exit_code == ExitCode.RUN_IN_PROGRESS
     [message] = report.errors
@@ -75,8 +76,8 @@ def test_failed_build_leaves_the_published_warehouse_intact(
     monkeypatch.setattr("retain.pipeline.run_dbt", _fake_dbt(succeed=False))
     before = _fingerprint(published)
 
-    report = run_pipeline(VALID_SMALL, published, AS_OF, progress=lambda _: None,
-                          report_dir=tmp_path / "gx")
+    report = run_pipeline(Settings(raw_dir=VALID_SMALL, warehouse=published, as_of=AS_OF,
+                                   report_dir=tmp_path / "gx"), progress=lambda _: None)
 
     assert report.exit_code == ExitCode.BUILD_FAILED
     assert report.errors == ["model.retain.fct_mrr: boom"]
@@ -87,8 +88,8 @@ def test_a_run_publishes_a_file_duckdb_1_4_reads(
         tmp_path: Path, published: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("retain.pipeline.run_dbt", _fake_dbt(succeed=True))
 
-    report = run_pipeline(VALID_SMALL, published, AS_OF, progress=lambda _: None,
-                          report_dir=tmp_path / "gx")
+    report = run_pipeline(Settings(raw_dir=VALID_SMALL, warehouse=published, as_of=AS_OF,
+                                   report_dir=tmp_path / "gx"), progress=lambda _: None)
 
     assert report.exit_code == ExitCode.OK, report.errors
     assert report.validation is not None and report.validation.passed

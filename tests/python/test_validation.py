@@ -13,10 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.validate import ValidationResult, absent_tables, validate_raw
+from expectations.validate import ValidationResult, validate_raw
 from retain.cli import main
-from retain.load import load_raw
+from retain.load import absent_tables, load_raw
 from retain.pipeline import ExitCode, run_pipeline
+from retain.settings import Settings
 from tests.python.conftest import FIXTURES
 
 VALID_SMALL = FIXTURES / "valid_small"
@@ -200,8 +201,8 @@ def test_bad_input_is_rejected_and_the_warehouse_unchanged(
     mutation(raw)
     before = _fingerprint(published)
 
-    report = run_pipeline(raw, published, AS_OF, progress=lambda _: None,
-                          report_dir=tmp_path / "gx")
+    report = run_pipeline(Settings(raw_dir=raw, warehouse=published, as_of=AS_OF,
+                                   report_dir=tmp_path / "gx"), progress=lambda _: None)
 
     assert report.exit_code == ExitCode.INPUT_REJECTED
     assert _fingerprint(published) == before

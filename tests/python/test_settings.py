@@ -1,0 +1,114 @@
+"""One settings object: typed metric settings from the command line, retain.toml and
+dbt_project.yml, read the same way by dbt, validation and Dagster."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration.resources import RetainRun
+from retain.cli import main
+from retain.dbt import build_arguments
+from retain.pipeline import fx_settings
+from retain.settings import (
+    METRIC_SETTINGS,
+    SettingError,
+    Settings,
+    dbt_project_vars,
+    parsed_assignment,
+    resolved_settings,
+)
+
+
+def test_every_dbt_var_is_a_known_setting() -> None:
+    assert set(dbt_project_vars()) - {"as_of_date"} == set(METRIC_SETTINGS)
+
+
+def test_defaults_are_the_dbt_project_vars() -> None:
+    settings = Settings(as_of=date(2026, 12, 3))
+    assert settings.dbt_vars() == {
+        "as_of_date": "2026-12-03", "reporting_currency": "USD", "mrr_delinquency_days": 30,
+        "mrr_include_usage": False, "ltv_gross_margin": 1.0, "active_event_names": [],
+        "fx_rate_month": "invoice", "mrr_change_threshold": 0.5}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("mrr_change_threshold=0", ("mrr_change_threshold", 0.0)),
+    ("reporting_currency= eur ", ("reporting_currency", "EUR")),
+    ("mrr_include_usage=True", ("mrr_include_usage", True)),
+    ("active_event_names=login, report_created", ("active_event_names",
+                                                  ["login", "report_created"])),
+    ("mrr_delinquency_days=10", ("mrr_delinquency_days", 10)),
+    ("fx_rate_month=latest", ("fx_rate_month", "latest")),
+    ("ltv_gross_margin=0.8", ("ltv_gross_margin", 0.8)),
+])
+def test_assignments_are_typed(text: str, expected: tuple[str, object]) -> None:
+    assert parsed_assignment(text) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("mrr_threshold=0", "unknown setting 'mrr_threshold'; known settings: active_event_names"),
+    ("mrr_change_threshold=-1", "setting mrr_change_threshold='-1': expected an amount of 0"),
+    ("mrr_delinquency_days=2.5", "expected a whole number of days"),
+    ("fx_rate_month=daily", "expected invoice or latest"),
+    ("ltv_gross_margin=0", "expected a share above 0 and at most 1"),
+    ("reporting_currency=dollar", "expected a three-letter ISO 4217 code"),
+    ("mrr_include_usage=yes", "expected true or false"),
+    ("no_equals_sign", "expected name=value"),
+])
+def test_bad_assignments_name_the_setting_and_the_rule(text: str, message: str) -> None:
+    with pytest.raises(SettingError) as raised:
+        parsed_assignment(text)
+    assert message in str(raised.value)
+
+
+def test_command_line_wins_over_the_settings_file(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("RETAIN_RAW_DIR", "RETAIN_DUCKDB_PATH", "RETAIN_VALIDATION_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    settings_file = tmp_path / "retain.toml"
+    settings_file.write_text('[run]\nwarehouse = "/srv/retain/retain.duckdb"\n'
+                             'as_of_date = 2026-11-30\n\n'
+                             '[settings]\nmrr_change_threshold = 0\nreporting_currency = "eur"\n')
+
+    from_file = resolved_settings(settings_file=settings_file)
+    overridden = resolved_settings(settings_file=settings_file, as_of=date(2026, 12, 1),
+                                   overrides={"reporting_currency": "GBP"})
+
+    assert from_file.warehouse == Path("/srv/retain/retain.duckdb")
+    assert from_file.validation_dir() == Path("/srv/retain/validation")
+    assert from_file.as_of == date(2026, 11, 30)
+    assert from_file.metrics()["mrr_change_threshold"] == 0.0
+    assert from_file.metric("reporting_currency") == "EUR"
+    assert overridden.as_of == date(2026, 12, 1)
+    assert overridden.metric("reporting_currency") == "GBP"
+    assert overridden.metric("mrr_change_threshold") == 0.0
+
+
+def test_unknown_keys_in_the_settings_file_are_errors(tmp_path: Path) -> None:
+    settings_file = tmp_path / "retain.toml"
+    settings_file.write_text("[settings]\nmrr_threshold = 0\n")
+    with pytest.raises(SettingError, match="unknown setting 'mrr_threshold'"):
+        resolved_settings(settings_file=settings_file)
+
+
+def test_validation_dbt_and_dagster_read_the_same_settings() -> None:
+    resource = RetainRun(as_of_date="2026-12-03",
+                         settings={"reporting_currency": "eur", "fx_rate_month": "latest"})
+    settings = resource.run_settings()
+    fx = fx_settings(settings)
+    arguments = build_arguments(settings)
+
+    assert (fx.reporting_currency, fx.rate_month, fx.as_of) == ("EUR", "latest",
+                                                                date(2026, 12, 3))
+    assert '"reporting_currency": "EUR"' in arguments[-1]
+    assert '"fx_rate_month": "latest"' in arguments[-1]
+
+
+def test_cli_rejects_an_unknown_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--var", "mrr_threshold=0"])
+    assert exited.value.code == 2
+    assert "unknown setting 'mrr_threshold'" in capsys.readouterr().err
