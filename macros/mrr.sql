@@ -57,3 +57,15 @@
             candidate_months.{{ key }} = first_paying_months.{{ key }}{{ ' and' if not loop.last }}
             {%- endfor %}
 {%- endmacro %}
+
+{#- The movement between two paying months (metrics.md, MRR movements): a
+    change above 0 and at least the threshold is growth, below 0 and at least
+    the threshold is shrinkage, anything else is unchanged, so that a change
+    of exactly 0 is unchanged even with mrr_change_threshold = 0. -#}
+{% macro paying_change_movement(mrr_change, growth, shrinkage) -%}
+    case
+        when {{ mrr_change }} > 0 and {{ mrr_change }} >= {{ mrr_change_threshold() }} then '{{ growth }}'
+        when {{ mrr_change }} < 0 and {{ mrr_change }} <= -{{ mrr_change_threshold() }} then '{{ shrinkage }}'
+        else 'unchanged'
+    end
+{%- endmacro %}

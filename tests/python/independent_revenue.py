@@ -177,7 +177,7 @@ def mrr_by_month(raw_dir: Path, settings: Settings, by_product: bool = False
     result = {}
     for key, total in sums.items():
         cents = total.quantize(CENT, rounding=ROUND_HALF_UP)
-        if cents >= settings.threshold:
+        if cents >= settings.threshold and cents > 0:  # paying means mrr > 0
             result[key] = cents
     return result
 
@@ -207,9 +207,9 @@ def customer_movements(mrr: dict[tuple[str, date], Decimal], settings: Settings)
             movement = "new" if month == first_month[customer] else "reactivation"
         elif current == 0:
             movement = "churn"
-        elif change >= settings.threshold:
+        elif change > 0 and change >= settings.threshold:
             movement = "expansion"
-        elif change <= -settings.threshold:
+        elif change < 0 and change <= -settings.threshold:
             movement = "contraction"
         else:
             movement = "unchanged"

@@ -136,6 +136,7 @@ SETTINGS_CASES = [
     Settings(as_of=AS_OF, fx_rate_month="latest"),
     Settings(as_of=date(2024, 6, 30)),
     Settings(as_of=date(2024, 3, 20), delinquency_days=10),
+    Settings(as_of=AS_OF, threshold=Decimal(0)),
 ]
 
 
@@ -146,6 +147,8 @@ def _dbt_vars(settings: Settings) -> dict[str, object] | None:
         overrides["fx_rate_month"] = settings.fx_rate_month
     if settings.delinquency_days != 30:
         overrides["mrr_delinquency_days"] = settings.delinquency_days
+    if settings.threshold != Decimal("0.50"):
+        overrides["mrr_change_threshold"] = str(settings.threshold)
     return overrides or None
 
 
@@ -161,7 +164,7 @@ def _as_rows(rows: list[MrrRow]) -> dict[tuple[str, date], tuple[Decimal, Decima
 
 
 @pytest.mark.parametrize("settings", SETTINGS_CASES, ids=lambda s: f"{s.as_of}-{s.fx_rate_month}"
-                         f"-{s.delinquency_days}d")
+                         f"-{s.delinquency_days}d-threshold{s.threshold}")
 def test_fct_mrr_reconciles_with_independent_calculation(
         build_warehouse: BuildWarehouse, settings: Settings) -> None:
     warehouse = _build_for(build_warehouse, settings)

@@ -21,9 +21,7 @@ movements as (
             when previous_mrr = 0 and month = first_paying_month then 'new'
             when previous_mrr = 0 then 'reactivation'
             when mrr = 0 then 'churn'
-            when mrr_change >= {{ mrr_change_threshold() }} then 'expansion'
-            when mrr_change <= -{{ mrr_change_threshold() }} then 'contraction'
-            else 'unchanged'
+            else {{ paying_change_movement('mrr_change', 'expansion', 'contraction') }}
         end as movement
     from customer_mrr_with_previous
 )

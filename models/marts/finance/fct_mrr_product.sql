@@ -53,9 +53,7 @@ movements as (
             when previous_mrr = 0 then 'new'
             when mrr = 0 and customer_mrr = 0 then 'churn'
             when mrr = 0 then 'product_churn'
-            when mrr_change >= {{ mrr_change_threshold() }} then 'upsell'
-            when mrr_change <= -{{ mrr_change_threshold() }} then 'downgrade'
-            else 'unchanged'
+            else {{ paying_change_movement('mrr_change', 'upsell', 'downgrade') }}
         end as movement
     from with_customer_context
 )
