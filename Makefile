@@ -57,7 +57,7 @@ dagster: install ## start the Dagster UI on localhost:3000 (DAGSTER_PORT), telem
 	mkdir -p .dagster_home
 	cp orchestration/dagster.yaml .dagster_home/dagster.yaml
 	$(BIN)/dbt parse --quiet
-	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m orchestration.definitions \
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev \
 		-h 127.0.0.1 -p $(DAGSTER_PORT)
 
 .PHONY: docs glossary

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -150,9 +151,11 @@ def test_only_a_locked_file_is_retried(tmp_path: Path) -> None:
         raise duckdb.IOException("IO Error: No space left on device")
 
 
-def test_definitions_validate(dagster_env: dict[str, str]) -> None:
+def test_plain_definitions_validate_finds_the_code_location(
+        dagster_env: dict[str, str]) -> None:
+    """No -m: pyproject.toml's [tool.dagster] names the module, as Dagster users expect."""
     completed = subprocess.run(
-        [str(BIN / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
+        [str(BIN / "dagster"), "definitions", "validate"],
         cwd=PROJECT_DIR, env=dagster_env, capture_output=True, text=True, timeout=180)
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
@@ -165,21 +168,22 @@ def _free_port() -> int:
 
 @pytest.fixture
 def webserver(dagster_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    """dagster-webserver on a free localhost port, stopped again after the test."""
+    """Plain `dagster dev` (no -m) on a free localhost port, stopped again after the test."""
     port = _free_port()
     log = (tmp_path / "webserver.log").open("w")
     process = subprocess.Popen(
-        [str(BIN / "dagster-webserver"), "-m", "orchestration.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT_DIR, env=dagster_env, stdout=log, stderr=subprocess.STDOUT)
+        [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_DIR, env=dagster_env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
+        # dagster dev runs the webserver and the daemon as children: stop the group.
+        os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
         log.close()
 
