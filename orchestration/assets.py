@@ -104,7 +104,7 @@ def build_publish_asset(marts: list[dg.AssetKey]) -> dg.AssetsDefinition:
             raise dg.Failure(description=f"nothing to publish: {built} does not exist",
                              allow_retries=False)
         with retried_when_locked(built):
-            publish_step(settings, context.log.info)
+            publish_step(settings, context.run_id, context.log.info)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(warehouse)),
             "as_of_date": settings.as_of.isoformat(),

@@ -130,6 +130,20 @@ def _command_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_export(args: argparse.Namespace) -> int:
+    from retain.export import ExportError, export_relations
+
+    warehouse = _resolved(args.warehouse) or resolved_settings().warehouse
+    try:
+        rows = export_relations(warehouse, args.out.resolve(), args.format, _stderr)
+    except ExportError as error:
+        _stderr(f"error: {error}")
+        return 2
+    print(f"exported {len(rows)} relations ({sum(rows.values()):,} rows) from {warehouse} "
+          f"to {args.out} as {args.format}")
+    return 0
+
+
 def _add_metric_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                         help="compute the warehouse as of the end of this day (dbt var "
@@ -186,6 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_location_options(run)
     _add_metric_options(run)
     run.set_defaults(handler=_command_run)
+    export = commands.add_parser(
+        "export", help="write the interface tables of the published warehouse as files",
+        description="Write every interface table and the meta relation of the published "
+                    "snapshot to a folder, one Parquet or CSV file per table, for BI tools "
+                    "that cannot read DuckDB.")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                        help="file format (default parquet)")
+    export.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="folder to write into (created if missing)")
+    export.add_argument("--warehouse", type=Path, default=None, metavar="FILE",
+                        help="published DuckDB file (env RETAIN_DUCKDB_PATH; "
+                             "default warehouse/retain.duckdb)")
+    export.set_defaults(handler=_command_export)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -18,6 +19,7 @@ from expectations.aggregates import FxSettings
 from expectations.validate import ValidationResult, validate_raw
 from retain.dbt import DbtOutcome, build_arguments, run_dbt
 from retain.load import RawInputError, absent_tables, load_raw
+from retain.meta import write_meta
 from retain.publish import (
     PUBLISHED_STORAGE_VERSION,
     RunInProgressError,
@@ -41,6 +43,7 @@ class ExitCode(IntEnum):
 @dataclass
 class RunReport:
     exit_code: ExitCode
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     raw_rows: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     dbt_counts: dict[str, int] = field(default_factory=dict)
@@ -75,9 +78,11 @@ def build_step(settings: Settings, progress: Progress = _stderr) -> DbtOutcome:
     return run_dbt(build_arguments(settings), build_path(settings.warehouse), progress)
 
 
-def publish_step(settings: Settings, progress: Progress = _stderr) -> None:
-    """Replace the published warehouse by the build file with one atomic rename."""
+def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> None:
+    """Describe the run in the meta relation, then replace the published warehouse by the
+    build file with one atomic rename."""
     progress(f"publish {settings.warehouse} (storage version {PUBLISHED_STORAGE_VERSION})")
+    write_meta(build_path(settings.warehouse), settings, run_id)
     publish(build_path(settings.warehouse), settings.warehouse)
 
 
@@ -127,6 +132,6 @@ def _build_and_publish(settings: Settings, progress: Progress) -> RunReport:
         return report
 
     started = time.perf_counter()
-    publish_step(settings, lambda line: progress(f"[4/4] {line}"))
+    publish_step(settings, report.run_id, lambda line: progress(f"[4/4] {line}"))
     _timed(report, "publish", started)
     return report

@@ -84,17 +84,17 @@ def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
 
 
 def _settings_line(settings: Settings) -> str:
-    """The metric settings that differ from dbt_project.yml's defaults."""
+    """Every metric setting of the run, a * marking those that differ from the defaults."""
     defaults = Settings()
-    changed = ", ".join(f"{name}={value}" for name, value in sorted(settings.metrics().items())
-                        if value != defaults.metric(name))
-    return f"settings: {changed or 'defaults of dbt_project.yml'}"
+    return "settings: " + ", ".join(
+        f"{name}={value}" + ("*" if value != defaults.metric(name) else "")
+        for name, value in sorted(settings.metrics().items()))
 
 
 def summary_text(report: RunReport, settings: Settings) -> str:
     warehouse, as_of = settings.warehouse, settings.as_of
     lines = ["", f"Retain run summary (as of {as_of})", "=" * 40]
-    lines.append(_settings_line(settings))
+    lines.append(f"run {report.run_id}; " + _settings_line(settings))
     timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
     lines.append(f"timings: {timings}")
     lines.append("raw rows: " + ", ".join(f"{t} {n:,}" for t, n in report.raw_rows.items()))

@@ -1,0 +1,87 @@
+"""The published snapshot for BI tools: the meta relation says how it was made,
+`retain export` writes every interface table as files equal to the tables, and a
+SQLAlchemy-based BI tool reads it read-only through duckdb-engine."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from retain.cli import main
+from retain.compare import interface_differences
+from retain.interface import INTERFACE_RELATIONS
+from retain.pipeline import ExitCode, run_pipeline
+from retain.settings import Settings
+from tests.python.conftest import FIXTURES, query
+
+AS_OF = date(2024, 6, 15)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """valid_small through the real pipeline, with a setting that is not the default."""
+    warehouse = tmp_path_factory.mktemp("published") / "retain.duckdb"
+    settings = Settings(raw_dir=FIXTURES / "valid_small", warehouse=warehouse,
+                        as_of=AS_OF).with_overrides(mrr_delinquency_days=10)
+    report = run_pipeline(settings, progress=lambda _: None)
+    assert report.exit_code == ExitCode.OK, report.errors
+    return warehouse
+
+
+def test_meta_records_settings_versions_and_rows(published: Path) -> None:
+    meta = dict(query(published, "select key, value from meta"))
+
+    assert len(meta["run_id"]) == 32
+    assert meta["as_of_date"] == "2024-06-15"
+    assert json.loads(meta["setting.mrr_delinquency_days"]) == 10
+    assert json.loads(meta["setting.mrr_change_threshold"]) == 0.5
+    assert json.loads(meta["setting.active_event_names"]) == []
+    assert {"version.retain", "version.dbt-core", "version.duckdb", "git_commit"} <= meta.keys()
+    for relation in INTERFACE_RELATIONS:
+        [(rows,)] = query(published, f"select count(*) from {relation}")
+        assert int(meta[f"rows.{relation}"]) == rows
+    [(customers,)] = query(published, "select count(*) from raw.customers")
+    assert int(meta["rows.raw.customers"]) == customers
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "csv"])
+def test_export_writes_every_interface_table(published: Path, tmp_path: Path,
+                                             file_format: str) -> None:
+    out = tmp_path / "export"
+    assert main(["export", "--warehouse", str(published), "--format", file_format,
+                 "--out", str(out)]) == 0
+
+    written = sorted(path.name for path in out.iterdir())
+    assert written == sorted(f"{name}.{file_format}" for name in (*INTERFACE_RELATIONS, "meta"))
+    if file_format == "parquet":  # types survive: the files equal the tables cell for cell
+        assert interface_differences(published, out) == []
+    else:
+        header = (out / "fct_mrr.csv").read_text().splitlines()[0]
+        assert header == "customer_id,month,mrr,previous_mrr,mrr_change,movement"
+        [(rows,)] = query(published, "select count(*) from fct_mrr")
+        assert len((out / "fct_mrr.csv").read_text().splitlines()) == rows + 1
+
+
+def test_export_without_a_warehouse_names_it(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere.duckdb"
+    assert main(["export", "--warehouse", str(missing), "--out", str(tmp_path / "x")]) == 2
+    assert f"{missing}: no published warehouse" in capsys.readouterr().err
+
+
+def test_sqlalchemy_reads_the_published_file_read_only(published: Path) -> None:
+    engine = sa.create_engine(f"duckdb:///{published}?access_mode=read_only")
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "select movement, count(*) from fct_mrr group by movement order by 1")).all()
+            with pytest.raises(sa.exc.DBAPIError, match="read-only"):
+                connection.execute(sa.text("create table scratch as select 1 as x"))
+    finally:
+        engine.dispose()
+    assert rows == query(published, "select movement, count(*) from fct_mrr "
+                                    "group by movement order by 1")
