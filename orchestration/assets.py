@@ -47,7 +47,7 @@ def raw_tables(context: dg.AssetExecutionContext, retain: RetainRun) -> Iterator
     built = build_path(settings.warehouse)
     with retried_when_locked(built):
         try:
-            rows = load_step(settings, context.log.info)
+            rows = load_step(settings, context.run_id, context.log.info)
         except RawInputError as error:
             raise dg.Failure(description=f"input rejected: {error}",
                              metadata={"raw_dir": str(settings.raw_dir)},

@@ -44,7 +44,7 @@ def raw_contract_checks(context: dg.AssetCheckExecutionContext,
     settings = retain.run_settings()
     absent = absent_tables(settings.raw_dir)
     with retried_when_locked(build_path(settings.warehouse)):
-        result = validate_step(settings, context.log.info)
+        result = validate_step(settings, context.run_id, context.log.info)
     report = result.report_dir / DATA_DOCS_FOLDER / "index.html"
     for table in TABLES:
         failures = [failure for failure in result.failures if failure.table == table.name]

@@ -6,6 +6,7 @@ import argparse
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -101,15 +102,16 @@ def _command_validate(args: argparse.Namespace) -> int:
     from retain.pipeline import load_step, validate_step
 
     settings = _settings(args)
+    run_id = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="retain-validate-") as scratch:
         scratch_settings = replace(settings, warehouse=Path(scratch) / "retain.duckdb",
                                    report_dir=settings.validation_dir())
         try:
-            load_step(scratch_settings, _stderr)
+            load_step(scratch_settings, run_id, _stderr)
         except RawInputError as error:
             _stderr(f"error: input rejected: {error}")
             return 2
-        result = validate_step(scratch_settings, _stderr)
+        result = validate_step(scratch_settings, run_id, _stderr)
     print(result.report_text(), file=sys.stdout if result.passed else sys.stderr)
     return 0 if result.passed else 2
 

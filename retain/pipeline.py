@@ -28,6 +28,7 @@ from retain.publish import (
     publish,
     run_lock,
 )
+from retain.reports import keep_latest, run_report_dir, write_load_rejection, write_report_text
 from retain.settings import Settings
 
 Progress = Callable[[str], None]
@@ -55,9 +56,18 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load_step(settings: Settings, progress: Progress = _stderr) -> dict[str, int]:
-    """Load the raw files into a fresh build file; rows per table. Raises RawInputError."""
-    return load_raw(settings.raw_dir, fresh_build_file(settings.warehouse), progress)
+def load_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> dict[str, int]:
+    """Load the raw files into a fresh build file; rows per table.
+
+    Raises RawInputError, after writing it to the run's validation report.
+    """
+    try:
+        return load_raw(settings.raw_dir, fresh_build_file(settings.warehouse), progress)
+    except RawInputError as error:
+        report_dir = run_report_dir(settings, run_id)
+        write_load_rejection(report_dir, error)
+        keep_latest(report_dir, settings.kept_validation_runs)
+        raise
 
 
 def fx_settings(settings: Settings) -> FxSettings:
@@ -66,11 +76,17 @@ def fx_settings(settings: Settings) -> FxSettings:
                       rate_month=settings.metric("fx_rate_month"), as_of=settings.as_of)
 
 
-def validate_step(settings: Settings, progress: Progress = _stderr) -> ValidationResult:
-    """Validate the loaded raw tables of the build file against the contract."""
-    return validate_raw(build_path(settings.warehouse), settings.validation_dir(),
-                        absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
-                        progress=progress)
+def validate_step(settings: Settings, run_id: str,
+                  progress: Progress = _stderr) -> ValidationResult:
+    """Validate the loaded raw tables of the build file against the contract; the
+    results go to the run's own report folder."""
+    report_dir = run_report_dir(settings, run_id)
+    result = validate_raw(build_path(settings.warehouse), report_dir,
+                          absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
+                          progress=progress)
+    write_report_text(report_dir, result.report_text())
+    keep_latest(report_dir, settings.kept_validation_runs)
+    return result
 
 
 def build_step(settings: Settings, progress: Progress = _stderr) -> DbtOutcome:
@@ -105,7 +121,7 @@ def _build_and_publish(settings: Settings, progress: Progress) -> RunReport:
     progress(f"[1/4] load raw files from {settings.raw_dir}")
     started = time.perf_counter()
     try:
-        report.raw_rows = load_step(settings, progress)
+        report.raw_rows = load_step(settings, report.run_id, progress)
     except RawInputError as error:
         report.exit_code, report.errors = ExitCode.INPUT_REJECTED, [f"input rejected: {error}"]
         return report
@@ -113,7 +129,7 @@ def _build_and_publish(settings: Settings, progress: Progress) -> RunReport:
 
     progress("[2/4] validate the raw tables against the contract")
     started = time.perf_counter()
-    report.validation = validate_step(settings, progress)
+    report.validation = validate_step(settings, report.run_id, progress)
     _timed(report, "validate", started)  # GX import included
     for warning in report.validation.warnings:
         progress(warning.line())

@@ -179,6 +179,7 @@ class Settings:
     warehouse: Path = DEFAULT_WAREHOUSE
     as_of: date = field(default_factory=today_utc)
     report_dir: Path | None = None  # None: beside the warehouse
+    kept_validation_runs: int = 10
     # Metric settings that differ from dbt_project.yml's defaults.
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
@@ -213,7 +214,8 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
     """Settings from arguments (None = not given), environment, retain.toml and defaults."""
     document = settings_file_values(settings_file or PROJECT_DIR / SETTINGS_FILE)
     run = document.get("run", {})
-    unknown = set(run) - {"raw_dir", "warehouse", "report_dir", "as_of_date"}
+    unknown = set(run) - {"raw_dir", "warehouse", "report_dir", "as_of_date",
+                          "kept_validation_runs"}
     if unknown:
         raise SettingError(f"unknown [run] key(s) {sorted(unknown)} in {SETTINGS_FILE}")
 
@@ -229,5 +231,6 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
         warehouse=_absolute(published) if published else DEFAULT_WAREHOUSE,
         as_of=as_of or (date.fromisoformat(str(file_as_of)) if file_as_of else today_utc()),
         report_dir=_absolute(report) if report else None,
+        kept_validation_runs=int(run.get("kept_validation_runs", 10)),
     )
     return settings.with_overrides(**{**document.get("settings", {}), **(overrides or {})})

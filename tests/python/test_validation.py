@@ -4,6 +4,7 @@ before dbt runs, and the published warehouse left exactly as it was."""
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import pytest
 from expectations.validate import ValidationResult, validate_raw
 from retain.cli import main
 from retain.load import absent_tables, load_raw
-from retain.pipeline import ExitCode, run_pipeline
+from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.settings import Settings
 from tests.python.conftest import FIXTURES
 
@@ -318,3 +319,42 @@ def test_generated_sample_passes(tmp_path: Path) -> None:
     result = _validate(raw, tmp_path / "gx")
 
     assert result.blocking_failures == [], result.report_text()
+
+
+def _run(raw: Path, published: Path, report_dir: Path, kept: int) -> RunReport:
+    settings = Settings(raw_dir=raw, warehouse=published, as_of=AS_OF, report_dir=report_dir,
+                        kept_validation_runs=kept)
+    return run_pipeline(settings, progress=lambda _: None)
+
+
+def test_every_rejected_run_is_explained_beside_the_warehouse(tmp_path: Path,
+                                                              published: Path) -> None:
+    report_dir = tmp_path / "validation"
+    load_rejected = _raw_copy(tmp_path / "a")
+    edit_columns("subscriptions", drop="status")(load_rejected)
+    expectation_failed = _raw_copy(tmp_path / "b")
+    replace("invoices", ",open,EUR,", ",refunded,EUR,")(expectation_failed)
+
+    first = _run(load_rejected, published, report_dir, kept=2)
+    first_dir = report_dir / "runs" / first.run_id
+    results = json.loads((first_dir / "validation.json").read_text())
+    first_text = (first_dir / "report.txt").read_text()
+    second = _run(expectation_failed, published, report_dir, kept=2)
+    second_dir = report_dir / "runs" / second.run_id
+    third = _run(VALID_SMALL, published, report_dir, kept=2)
+
+    assert first.exit_code == second.exit_code == ExitCode.INPUT_REJECTED
+    assert (results["stage"], results["passed"]) == ("load", False)
+    [failure] = results["blocking_failures"]
+    assert (failure["table"], failure["column"]) == ("subscriptions", "status")
+    assert "subscriptions.csv" in failure["observed"]
+    assert "listed column(s) missing from the header: status" in first_text
+    second_text = (second_dir / "report.txt").read_text()
+    assert "[blocking] invoices.status" in second_text
+    assert (second_dir / "data_docs" / "index.html").is_file()
+    # Two runs kept, the newest is latest; the first run's folder is gone.
+    assert third.validation is not None and third.validation.passed
+    assert sorted(path.name for path in (report_dir / "runs").iterdir()) == sorted(
+        [second.run_id, third.run_id])
+    assert (report_dir / "latest").resolve() == (report_dir / "runs" / third.run_id).resolve()
+    assert "raw validation passed" in (report_dir / "latest" / "report.txt").read_text()
