@@ -27,35 +27,41 @@ def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([RAW_SCHEMA, table])
 
 
-@dg.multi_asset(
-    name="raw_tables",
-    specs=[dg.AssetSpec(raw_key(table.name), group_name=RAW_GROUP, kinds={"duckdb"},
-                        description=f"raw.{table.name}: the {table.name} file of the raw "
-                                    "folder, typed by retain.load"
-                                    + (" (optional: empty when absent)" if table.optional
-                                       else ""))
-           for table in TABLES],
-)
-def raw_tables(context: dg.AssetExecutionContext, retain: RetainRun) -> Iterator[
-        dg.MaterializeResult]:
-    """Load every raw file into a fresh build file, as `retain run` does first.
+def build_raw_tables(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """Every raw table as an asset, loaded in one step."""
 
-    One step for all tables: the loader writes them through one DuckDB
-    connection. Input that breaks the contract fails the step; it is not retried.
-    """
-    settings = retain.run_settings()
-    built = build_path(settings.warehouse)
-    with retried_when_locked(built):
-        try:
-            rows = load_step(settings, context.run_id, context.log.info)
-        except RawInputError as error:
-            raise dg.Failure(description=f"input rejected: {error}",
-                             metadata={"raw_dir": str(settings.raw_dir)},
-                             allow_retries=False) from error
-    for table, count in rows.items():
-        yield dg.MaterializeResult(asset_key=raw_key(table),
-                                   metadata={"rows": count, "raw_dir": str(settings.raw_dir),
-                                             "build_file": str(built)})
+    @dg.multi_asset(
+        name="raw_tables", partitions_def=partitions,
+        specs=[dg.AssetSpec(raw_key(table.name), group_name=RAW_GROUP, kinds={"duckdb"},
+                            description=f"raw.{table.name}: the {table.name} file of the raw "
+                                        "folder, typed by retain.load"
+                                        + (" (optional: empty when absent)" if table.optional
+                                           else ""))
+               for table in TABLES],
+    )
+    def raw_tables(context: dg.AssetExecutionContext, retain: RetainRun) -> Iterator[
+            dg.MaterializeResult]:
+        """Load every raw file into a fresh build file, as `retain run` does first.
+
+        One step for all tables: the loader writes them through one DuckDB
+        connection. Input that breaks the contract fails the step; it is not retried.
+        """
+        settings = retain.run_settings(context)
+        built = build_path(settings.warehouse)
+        with retried_when_locked(built):
+            try:
+                rows = load_step(settings, context.run.run_id, context.log.info)
+            except RawInputError as error:
+                raise dg.Failure(description=f"input rejected: {error}",
+                                 metadata={"raw_dir": str(settings.raw_dir)},
+                                 allow_retries=False) from error
+        for table, count in rows.items():
+            yield dg.MaterializeResult(asset_key=raw_key(table),
+                                       metadata={"rows": count,
+                                                 "raw_dir": str(settings.raw_dir),
+                                                 "build_file": str(built)})
+
+    return raw_tables
 
 
 class RetainDbtTranslator(DagsterDbtTranslator):
@@ -67,15 +73,16 @@ class RetainDbtTranslator(DagsterDbtTranslator):
         return str(dbt_resource_props["fqn"][-2])
 
 
-def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+def build_dbt_assets(project: DbtProject,
+                     partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """Every dbt model and seed as an asset, and every dbt test as an asset check."""
 
     @dbt_assets(manifest=project.manifest_path, project=project, name="retain_dbt",
-                dagster_dbt_translator=RetainDbtTranslator())
+                dagster_dbt_translator=RetainDbtTranslator(), partitions_def=partitions)
     def retain_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                    retain: RetainRun) -> Iterator[Any]:
         """`dbt build` on the build file with the run's settings, as `retain run` builds."""
-        settings = retain.run_settings()
+        settings = retain.run_settings(context)
         built = build_path(settings.warehouse)
         if not built.exists():
             raise dg.Failure(description=f"nothing to build on: {built} does not exist; "
@@ -87,10 +94,12 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     return retain_dbt
 
 
-def build_publish_asset(marts: list[dg.AssetKey]) -> dg.AssetsDefinition:
+def build_publish_asset(marts: list[dg.AssetKey],
+                        partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The published warehouse, downstream of every mart."""
 
-    @dg.asset(key="published_warehouse", deps=marts, group_name="publish", kinds={"duckdb"})
+    @dg.asset(key="published_warehouse", deps=marts, group_name="publish", kinds={"duckdb"},
+              partitions_def=partitions)
     def published_warehouse(context: dg.AssetExecutionContext,
                             retain: RetainRun) -> dg.MaterializeResult:
         """Replace the published warehouse by the build file with one atomic rename.
@@ -98,13 +107,13 @@ def build_publish_asset(marts: list[dg.AssetKey]) -> dg.AssetsDefinition:
         Runs only after `dbt build` succeeded; readers keep the previous
         snapshot until the rename.
         """
-        settings = retain.run_settings()
+        settings = retain.run_settings(context)
         built, warehouse = build_path(settings.warehouse), settings.warehouse
         if not built.exists():
             raise dg.Failure(description=f"nothing to publish: {built} does not exist",
                              allow_retries=False)
         with retried_when_locked(built):
-            publish_step(settings, context.run_id, context.log.info)
+            publish_step(settings, context.run.run_id, context.log.info)
         return dg.MaterializeResult(metadata={
             "path": dg.MetadataValue.path(str(warehouse)),
             "as_of_date": settings.as_of.isoformat(),

@@ -41,10 +41,10 @@ def _failures_table(lines: list[tuple[str, str, str, str]]) -> dg.MetadataValue:
 def raw_contract_checks(context: dg.AssetCheckExecutionContext,
                         retain: RetainRun) -> Iterator[dg.AssetCheckResult]:
     """Validate the loaded raw schema of the build file; one result per raw table."""
-    settings = retain.run_settings()
+    settings = retain.run_settings(context)
     absent = absent_tables(settings.raw_dir)
     with retried_when_locked(build_path(settings.warehouse)):
-        result = validate_step(settings, context.run_id, context.log.info)
+        result = validate_step(settings, context.run.run_id, context.log.info)
     report = result.report_dir / DATA_DOCS_FOLDER / "index.html"
     for table in TABLES:
         failures = [failure for failure in result.failures if failure.table == table.name]

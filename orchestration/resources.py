@@ -74,6 +74,9 @@ def last_complete_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date() - timedelta(days=1)
 
 
+PartitionedContext = dg.AssetExecutionContext | dg.AssetCheckExecutionContext
+
+
 class RetainRun(dg.ConfigurableResource):
     """One pipeline run: where it reads and publishes, the day it computes, its settings.
 
@@ -94,8 +97,9 @@ class RetainRun(dg.ConfigurableResource):
                                   "RETAIN_VALIDATION_DIR, else validation/ beside the "
                                   "warehouse).")
     as_of_date: str | None = Field(
-        default=None, description="YYYY-MM-DD: compute the warehouse as of the end of this "
-                                  "day (dbt var as_of_date; default: today, UTC).")
+        default=None, description="YYYY-MM-DD for a run without a partition: compute the "
+                                  "warehouse as of the end of this day (default: today, UTC). "
+                                  "A partitioned run uses its partition's day.")
     settings: dict[str, str] = Field(
         default_factory=dict, description="Metric settings of metrics.md as text, e.g. "
                                           "{mrr_change_threshold: '0'}, checked as "
@@ -103,17 +107,16 @@ class RetainRun(dg.ConfigurableResource):
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[RetainRun]:
-        with run_lock(self.run_settings().warehouse):
+        with run_lock(resolved_settings(warehouse=self.warehouse).warehouse):
             yield self
 
-    def run_settings(self) -> Settings:
-        """The Settings every pipeline step of the run takes."""
-        return resolved_settings(
-            raw_dir=self.raw_dir, warehouse=self.warehouse, report_dir=self.report_dir,
-            as_of=date.fromisoformat(self.as_of_date) if self.as_of_date else None,
-            overrides=self.settings)
+    def run_settings(self, context: PartitionedContext) -> Settings:
+        """The Settings every pipeline step of the run takes; a partitioned run computes
+        the warehouse as of its partition's day."""
+        as_of = (date.fromisoformat(context.partition_key) if context.has_partition_key
+                 else date.fromisoformat(self.as_of_date) if self.as_of_date else None)
+        return resolved_settings(raw_dir=self.raw_dir, warehouse=self.warehouse,
+                                 report_dir=self.report_dir, as_of=as_of,
+                                 overrides=self.settings)
 
 
-def run_config(as_of: date) -> dict[str, object]:
-    """Run config that computes the warehouse as of a day."""
-    return {"resources": {RESOURCE_KEY: {"config": {"as_of_date": as_of.isoformat()}}}}

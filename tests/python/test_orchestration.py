@@ -59,10 +59,11 @@ def dagster_env(dbt_target: Path, definitions: dg.Definitions,
 def run_job(definitions: dg.Definitions, raw_dir: Path,
             warehouse: Path) -> dg.ExecuteInProcessResult:
     config = {"raw_dir": str(raw_dir), "warehouse": str(warehouse),
-              "report_dir": str(warehouse.parent / "gx_output"), "as_of_date": AS_OF.isoformat()}
+              "report_dir": str(warehouse.parent / "validation")}
     return definitions.resolve_job_def("retain_pipeline").execute_in_process(
         run_config={"resources": {RESOURCE_KEY: {"config": config}}},
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        partition_key=AS_OF.isoformat(), instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False)
 
 
 def materialised(result: dg.ExecuteInProcessResult) -> set[str]:
@@ -120,12 +121,13 @@ def test_schedule_computes_the_last_complete_day(definitions: dg.Definitions) ->
     schedule = definitions.resolve_schedule_def("retain_daily")
     assert (schedule.cron_schedule, schedule.execution_timezone) == (DEFAULT_CRON, "UTC")
     context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2024, 6, 16, 6, 0, tzinfo=UTC))
+        scheduled_execution_time=datetime(2024, 6, 16, 6, 0, tzinfo=UTC),
+        repository_def=definitions.get_repository_def())
     [request] = schedule.evaluate_tick(context).run_requests or []
-    assert request.run_config == {"resources": {RESOURCE_KEY: {"config": {
-        "as_of_date": "2024-06-15"}}}}
+    assert request.partition_key == "2024-06-15"
     assert request.tags["retain/as_of_date"] == "2024-06-15"
-    assert daily_schedule("30 4 * * *").cron_schedule == "30 4 * * *"
+    job = definitions.resolve_job_def("retain_pipeline")
+    assert daily_schedule(job, "30 4 * * *").cron_schedule == "30 4 * * *"
 
 
 def test_sensor_requests_a_run_when_raw_files_change(definitions: dg.Definitions,
@@ -135,12 +137,15 @@ def test_sensor_requests_a_run_when_raw_files_change(definitions: dg.Definitions
     monkeypatch.setenv("RETAIN_RAW_DIR", str(raw))
     sensor = definitions.resolve_sensor_def("retain_raw_files")
 
-    first = sensor.evaluate_tick(dg.build_sensor_context())
+    repository = definitions.get_repository_def()
+    first = sensor.evaluate_tick(dg.build_sensor_context(repository_def=repository))
     assert len(first.run_requests or []) == 1 and first.cursor
-    unchanged = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor))
+    unchanged = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor,
+                                                             repository_def=repository))
     assert not unchanged.run_requests
     (raw / "plans.csv").write_text((raw / "plans.csv").read_text() + "\n")
-    landed = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor))
+    landed = sensor.evaluate_tick(dg.build_sensor_context(cursor=first.cursor,
+                                                          repository_def=repository))
     assert len(landed.run_requests or []) == 1
 
 
