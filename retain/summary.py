@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import duckdb
@@ -21,6 +21,9 @@ REVENUE_KPIS = (
     ("logo_churn_rate", "logo churn", "percent"), ("quick_ratio", "quick ratio", "ratio"),
     ("arpa", "ARPA", "money"), ("ltv", "LTV", "money"),
 )
+
+
+COLUMN_WIDTH = 20
 
 
 def _formatted(value: object, kind: str) -> str:
@@ -46,17 +49,34 @@ def relation_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return rows
 
 
-def revenue_kpi_lines(con: duckdb.DuckDBPyConnection, months: int = 3) -> list[str]:
+def is_month_in_progress(month: date, as_of: date) -> bool:
+    """The as-of month is in progress unless as_of is its last day."""
+    return ((month.year, month.month) == (as_of.year, as_of.month)
+            and (as_of + timedelta(days=1)).month == as_of.month)
+
+
+def month_label(month: date, as_of: date) -> str:
+    """`2026-11` for a complete month, `2026-12 (to 3 Dec)` for the month in progress."""
+    return f"{month:%Y-%m}" + (f" (to {as_of.day} {as_of:%b})"
+                               if is_month_in_progress(month, as_of) else "")
+
+
+def revenue_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date,
+                      months: int = 3) -> list[str]:
     columns = ", ".join(column for column, _, _ in REVENUE_KPIS)
     rows = con.execute(f"select month, {columns} from metrics_revenue_monthly "
                        f"order by month desc limit {months}").fetchall()[::-1]
     if not rows:
         return ["revenue: no paying customers yet"]
-    header = f"{'':<18}" + "".join(f"{row[0]:%Y-%m}".rjust(15) for row in rows)
+    header = f"{'':<18}" + "".join(month_label(row[0], as_of).rjust(COLUMN_WIDTH)
+                                   for row in rows)
     lines = ["revenue (reporting currency)", header]
     for index, (_, label, kind) in enumerate(REVENUE_KPIS, start=1):
-        lines.append(f"{label:<18}" + "".join(_formatted(row[index], kind).rjust(15)
+        lines.append(f"{label:<18}" + "".join(_formatted(row[index], kind).rjust(COLUMN_WIDTH)
                                                for row in rows))
+    if is_month_in_progress(rows[-1][0], as_of):
+        lines.append(f"(the last column is a month in progress: its flows cover "
+                     f"{as_of.day} day(s), not a full month)")
     return lines
 
 
@@ -69,10 +89,14 @@ def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     for cohort, completed, missed, in_progress, rate in onboarding[::-1]:
         lines.append(f"  onboarding {cohort:%Y-%m}: {_formatted(rate, 'percent')} completed "
                      f"({completed} completed, {missed} missed, {in_progress} in progress)")
-    nps = con.execute("select month, responses, nps from metrics_nps_monthly "
-                      "order by month desc limit 1").fetchone()
-    if nps:
-        lines.append(f"  NPS {nps[0]:%Y-%m}: {nps[2]:.1f} over {nps[1]:,} responses")
+    # The last complete month, after the month in progress (marked) if it has responses.
+    nps_months = con.execute("select month, responses, nps from metrics_nps_monthly "
+                             "order by month desc limit 2").fetchall()
+    in_progress = bool(nps_months) and is_month_in_progress(nps_months[0][0], as_of)
+    shown = nps_months if in_progress else nps_months[:1]
+    for month, responses, nps in shown[::-1]:
+        lines.append(f"  NPS {month_label(month, as_of)}: {nps:.1f} over {responses:,} "
+                     "responses")
     worklist = con.execute("select count(*), sum(mrr_at_risk), "
                            "count(*) filter (where risk_band = 'critical') "
                            "from rpt_churn_risk_worklist").fetchone()
@@ -104,7 +128,7 @@ def summary_text(report: RunReport, settings: Settings) -> str:
         lines.append(f"published {warehouse}: " + ", ".join(
             f"{name} {count:,}" for name, count in rows.items()))
         lines.append("")
-        lines.extend(revenue_kpi_lines(con))
+        lines.extend(revenue_kpi_lines(con, as_of))
         if {"metrics_onboarding_cohorts", "metrics_nps_monthly",
                 "rpt_churn_risk_worklist"} <= rows.keys():
             lines.append("")

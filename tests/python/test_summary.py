@@ -1,0 +1,47 @@
+"""The run summary never shows a month in progress as if it were complete."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from retain.summary import month_label, revenue_kpi_lines, success_kpi_lines
+from tests.python.conftest import FIXTURES, BuildWarehouse
+
+AS_OF = date(2024, 6, 15)
+
+
+@pytest.mark.parametrize(("month", "as_of", "label"), [
+    (date(2026, 12, 1), date(2026, 12, 3), "2026-12 (to 3 Dec)"),
+    (date(2026, 11, 1), date(2026, 12, 3), "2026-11"),
+    (date(2026, 11, 1), date(2026, 11, 30), "2026-11"),  # the last day completes the month
+    (date(2024, 2, 1), date(2024, 2, 28), "2024-02 (to 28 Feb)"),  # 2024 is a leap year
+    (date(2024, 2, 1), date(2024, 2, 29), "2024-02"),
+])
+def test_month_labels(month: date, as_of: date, label: str) -> None:
+    assert month_label(month, as_of) == label
+
+
+def test_summary_marks_the_month_in_progress(build_warehouse: BuildWarehouse) -> None:
+    warehouse: Path = build_warehouse(FIXTURES / "customer_success", AS_OF)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        revenue = revenue_kpi_lines(con, AS_OF)
+        success = success_kpi_lines(con, AS_OF)
+        [(june_responses, june_nps)] = con.execute(
+            "select responses, nps from metrics_nps_monthly where month = '2024-06-01'"
+        ).fetchall()
+        [(may_responses, may_nps)] = con.execute(
+            "select responses, nps from metrics_nps_monthly where month = '2024-05-01'"
+        ).fetchall()
+
+    assert revenue[1].rstrip().endswith("2024-06 (to 15 Jun)")
+    assert revenue[-1] == ("(the last column is a month in progress: its flows cover 15 "
+                           "day(s), not a full month)")
+    nps_lines = [line.strip() for line in success if line.strip().startswith("NPS")]
+    assert nps_lines == [
+        f"NPS 2024-05: {may_nps:.1f} over {may_responses:,} responses",
+        f"NPS 2024-06 (to 15 Jun): {june_nps:.1f} over {june_responses:,} responses",
+    ]
