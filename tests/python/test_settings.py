@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from orchestration.resources import RetainRun
@@ -14,6 +15,7 @@ from retain.dbt import build_arguments
 from retain.pipeline import fx_settings
 from retain.settings import (
     METRIC_SETTINGS,
+    PROJECT_DIR,
     SettingError,
     Settings,
     dbt_project_vars,
@@ -95,9 +97,8 @@ def test_unknown_keys_in_the_settings_file_are_errors(tmp_path: Path) -> None:
 
 
 def test_validation_dbt_and_dagster_read_the_same_settings() -> None:
-    resource = RetainRun(as_of_date="2026-12-03",
-                         settings={"reporting_currency": "eur", "fx_rate_month": "latest"})
-    settings = resource.run_settings()
+    resource = RetainRun(settings={"reporting_currency": "eur", "fx_rate_month": "latest"})
+    settings = resource.run_settings(dg.build_asset_context(partition_key="2026-12-03"))
     fx = fx_settings(settings)
     arguments = build_arguments(settings)
 
@@ -112,3 +113,10 @@ def test_cli_rejects_an_unknown_setting(capsys: pytest.CaptureFixture[str]) -> N
         main(["run", "--var", "mrr_threshold=0"])
     assert exited.value.code == 2
     assert "unknown setting 'mrr_threshold'" in capsys.readouterr().err
+
+
+def test_the_example_settings_file_holds_the_defaults() -> None:
+    example = resolved_settings(settings_file=PROJECT_DIR / "retain.example.toml",
+                                as_of=date(2026, 12, 3))
+    assert example.metrics() == Settings(as_of=date(2026, 12, 3)).metrics()
+    assert example.kept_validation_runs == Settings().kept_validation_runs
