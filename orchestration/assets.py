@@ -19,7 +19,7 @@ from retain.pipeline import load_step, publish_step
 from retain.publish import PUBLISHED_STORAGE_VERSION, build_path
 
 RAW_GROUP = "raw"
-MART_GROUPS = ("finance", "customer_success")
+MART_GROUPS = ("core", "finance", "customer_success")
 
 
 def raw_key(table: str) -> dg.AssetKey:
@@ -65,12 +65,14 @@ def build_raw_tables(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition
 
 
 class RetainDbtTranslator(DagsterDbtTranslator):
-    """Groups follow the dbt folders (staging, intermediate, finance, customer_success)."""
+    """Groups follow the dbt layers: staging, intermediate, and per mart folder
+    (core, finance, customer_success)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
             return "seeds"
-        return str(dbt_resource_props["fqn"][-2])
+        _, layer, *folders = dbt_resource_props["fqn"]
+        return str(folders[0]) if layer == "marts" and len(folders) > 1 else str(layer)
 
 
 def build_dbt_assets(project: DbtProject,

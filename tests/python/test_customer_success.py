@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -172,8 +173,8 @@ first_report,report_generated,1,90
 """
 
 
-def test_changing_the_milestone_seed_changes_the_result(
-        warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the dbt project whose seeds a test may change."""
     project_copy = tmp_path / "project"
     # The copy's manifest must not replace the session's (partial parsing).
     monkeypatch.setenv("DBT_TARGET_PATH", str(project_copy / "target"))
@@ -181,6 +182,12 @@ def test_changing_the_milestone_seed_changes_the_result(
         shutil.copytree(PROJECT_DIR / folder, project_copy / folder)
     for file in ("dbt_project.yml", "profiles.yml"):
         shutil.copy(PROJECT_DIR / file, project_copy / file)
+    return project_copy
+
+
+def test_changing_the_milestone_seed_changes_the_result(
+        warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project_copy = _project_copy(tmp_path, monkeypatch)
     seed = project_copy / "seeds" / "onboarding_milestones.csv"
     seed.write_text(OTHER_MILESTONES)
     rebuilt = tmp_path / "retain.duckdb"
@@ -537,3 +544,30 @@ def test_customer_success_profile_keeps_every_customer(warehouse: Path) -> None:
         ("c4", "in_progress", 1, True),  # trial: not paying
         ("c5", None, 0, True),  # no subscription: no onboarding
     ]  # c6 exists only after as_of
+
+
+@pytest.mark.parametrize("change", [
+    lambda rows: [*rows, "mystery_signal,5,1,0,not computed by the health score"],
+    lambda rows: [row for row in rows if not row.startswith("support_load,")],
+], ids=["unknown signal", "missing signal"])
+def test_health_weights_naming_other_signals_fail_the_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        change: Callable[[list[str]], list[str]]) -> None:
+    """A weight for a signal the score does not compute, or a computed signal without a
+    weight, stops the build before any health model is built: never a silent drop."""
+    project_copy = _project_copy(tmp_path, monkeypatch)
+    seed = project_copy / "seeds" / "health_signal_weights.csv"
+    seed.write_text("\n".join(change(seed.read_text().splitlines())) + "\n")
+    rebuilt = tmp_path / "retain.duckdb"
+    load_raw(CS_FIXTURE, rebuilt)
+
+    outcome = run_dbt(dbt_arguments([*PRODUCTION_BUILD, "--select", "+fct_customer_health"],
+                                    Settings(as_of=AS_OF)), rebuilt, project_dir=project_copy)
+
+    assert not outcome.success
+    [failure] = [line for line in outcome.failures if "health_signal_weights_match_signals" in line]
+    assert "1 result" in failure, failure
+    built = {name for (name,) in query(rebuilt, "select table_name from information_schema.tables")}
+    assert "int_customer_health_scores" not in built and "fct_customer_health" not in built
+    rows = query(rebuilt, "select count(*) from int_customer_health_signals")
+    assert rows[0][0] > 0, "the signals are built; only the score waits for a valid seed"

@@ -1,146 +1,19 @@
--- Onboarding milestones (metrics.md, Onboarding): one row per customer with a
--- subscription and per milestone of the seed onboarding_milestones.
+-- One row per customer with a subscription and per milestone of the seed onboarding_milestones (metrics.md,
+-- Onboarding), built in int_onboarding_milestones.
 with
 
-subscriptions as (
+int_onboarding_milestones as (
     select
         customer_id,
-        created_at
-    from {{ ref('stg_subscriptions') }}
-),
-
-onboarding_milestones as (
-    select
         milestone_id,
         event_name,
         min_count,
-        within_days
-    from {{ ref('onboarding_milestones') }}
-),
-
-usage_events as (
-    select
-        event_id,
-        customer_id,
-        event_name,
-        occurred_at
-    from {{ ref('stg_usage_events') }}
-),
-
--- The raw events are the largest table: only the names a milestone counts
--- are read.
-milestone_events as (
-    select
-        usage_events.event_id,
-        usage_events.customer_id,
-        usage_events.event_name,
-        usage_events.occurred_at
-    from usage_events
-    where usage_events.event_name in (select onboarding_milestones.event_name from onboarding_milestones)
-),
-
--- Without usage events (the optional file is absent) nothing is evaluable:
--- the relation is empty rather than every milestone "missed".
-usage_events_present as (
-    select case when exists (select usage_events.event_id from usage_events) then 1 else 0 end as has_events
-),
-
--- A customer's onboarding starts at its earliest subscription; customers
--- without subscriptions have no onboarding.
-onboarding_starts as (
-    select
-        customer_id,
-        min(created_at) as onboarding_started_at
-    from subscriptions
-    group by customer_id
-),
-
--- Each milestone's window is [start, start + within_days x 24 hours).
-customer_milestones as (
-    select
-        onboarding_starts.customer_id,
-        onboarding_milestones.milestone_id,
-        onboarding_milestones.event_name,
-        onboarding_milestones.min_count,
-        onboarding_milestones.within_days,
-        onboarding_starts.onboarding_started_at,
-        {{ dbt.dateadd('hour', 'onboarding_milestones.within_days * 24', 'onboarding_starts.onboarding_started_at') }}
-            as window_ends_at
-    from onboarding_starts
-    cross join onboarding_milestones
-    cross join usage_events_present
-    where usage_events_present.has_events > 0
-),
-
--- Each milestone's events at or after the customer's onboarding start, in
--- time order.
-milestone_events_ranked as (
-    select
-        customer_milestones.customer_id,
-        customer_milestones.milestone_id,
-        milestone_events.occurred_at,
-        row_number() over (
-            partition by customer_milestones.customer_id, customer_milestones.milestone_id
-            order by milestone_events.occurred_at, milestone_events.event_id
-        ) as event_number
-    from customer_milestones
-    inner join milestone_events
-        on
-            customer_milestones.customer_id = milestone_events.customer_id
-            and customer_milestones.event_name = milestone_events.event_name
-            and customer_milestones.onboarding_started_at <= milestone_events.occurred_at
-),
-
--- achieved_at is the time of the min_count-th event, even when it is late.
-milestones_achieved as (
-    select
-        customer_milestones.customer_id,
-        customer_milestones.milestone_id,
-        milestone_events_ranked.occurred_at as achieved_at
-    from customer_milestones
-    inner join milestone_events_ranked
-        on
-            customer_milestones.customer_id = milestone_events_ranked.customer_id
-            and customer_milestones.milestone_id = milestone_events_ranked.milestone_id
-            and customer_milestones.min_count = milestone_events_ranked.event_number
-),
-
--- completed inside the window; missed once the window has ended (at or
--- before as_of_end) without it; otherwise still in progress (right-censored).
-milestone_statuses as (
-    select
-        customer_milestones.customer_id,
-        customer_milestones.milestone_id,
-        customer_milestones.event_name,
-        customer_milestones.min_count,
-        customer_milestones.within_days,
-        customer_milestones.onboarding_started_at,
-        customer_milestones.window_ends_at,
-        milestones_achieved.achieved_at,
-        case
-            when milestones_achieved.achieved_at < customer_milestones.window_ends_at then 'completed'
-            when customer_milestones.window_ends_at <= {{ as_of_end() }} then 'missed'
-            else 'in_progress'
-        end as status
-    from customer_milestones
-    left join milestones_achieved
-        on
-            customer_milestones.customer_id = milestones_achieved.customer_id
-            and customer_milestones.milestone_id = milestones_achieved.milestone_id
-),
-
-final as (
-    select
-        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
-        cast(milestone_id as {{ dbt.type_string() }}) as milestone_id,
-        cast(event_name as {{ dbt.type_string() }}) as event_name,
-        cast(min_count as {{ dbt.type_bigint() }}) as min_count,
-        cast(within_days as {{ dbt.type_bigint() }}) as within_days,
-        cast(onboarding_started_at as {{ dbt.type_timestamp() }}) as onboarding_started_at,
-        cast(window_ends_at as {{ dbt.type_timestamp() }}) as window_ends_at,
-        cast(achieved_at as {{ dbt.type_timestamp() }}) as achieved_at,
-        cast(status as {{ dbt.type_string() }}) as status
-    from milestone_statuses
+        within_days,
+        onboarding_started_at,
+        window_ends_at,
+        achieved_at,
+        status
+    from {{ ref('int_onboarding_milestones') }}
 )
 
-select * from final
+select * from int_onboarding_milestones

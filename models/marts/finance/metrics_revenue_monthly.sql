@@ -1,5 +1,7 @@
 -- One row per month from the first month with any MRR to the as_of month:
 -- the revenue bridge and every ratio of metrics.md, Monthly revenue metrics.
+-- Over 150 lines because the spec defines these twenty-odd columns at one
+-- grain; each CTE computes one group of them.
 with
 
 months as (

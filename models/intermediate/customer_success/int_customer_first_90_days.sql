@@ -1,14 +1,14 @@
 -- Activity in each customer's first 90 x 24 hours after its onboarding start
--- (its earliest subscription): the early activity that predicts loyalty.
+-- (int_customer_onboarding_starts): the early activity that predicts loyalty.
 -- Exact times matter here, so the raw events are read, joined on the
 -- customer and filtered to the window.
 with
 
-stg_subscriptions as (
+int_customer_onboarding_starts as (
     select
         customer_id,
-        created_at
-    from {{ ref('stg_subscriptions') }}
+        onboarding_started_at
+    from {{ ref('int_customer_onboarding_starts') }}
 ),
 
 stg_usage_events as (
@@ -23,10 +23,9 @@ stg_usage_events as (
 onboarding_windows as (
     select
         customer_id,
-        min(created_at) as onboarding_started_at,
-        {{ dbt.dateadd('hour', 90 * 24, 'min(created_at)') }} as first_90_days_end_at
-    from stg_subscriptions
-    group by customer_id
+        onboarding_started_at,
+        {{ dbt.dateadd('hour', 90 * 24, 'onboarding_started_at') }} as first_90_days_end_at
+    from int_customer_onboarding_starts
 ),
 
 window_events as (

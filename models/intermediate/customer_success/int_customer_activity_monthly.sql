@@ -1,0 +1,95 @@
+-- Product activity and seat use per customer and month (metrics.md,
+-- Engagement): a row for every month the customer is paying or has events.
+with
+
+int_user_activity_daily as (
+    select
+        customer_id,
+        user_id,
+        date_day,
+        activity_month,
+        events,
+        is_active
+    from {{ ref('int_user_activity_daily') }}
+),
+
+int_customer_mrr_monthly as (
+    select
+        customer_id,
+        month,
+        mrr
+    from {{ ref('int_customer_mrr_monthly') }}
+),
+
+int_customer_seats_monthly as (
+    select
+        customer_id,
+        month,
+        seats
+    from {{ ref('int_customer_seats_monthly') }}
+),
+
+monthly_activity as (
+    select
+        customer_id,
+        activity_month as month,
+        count(distinct case when is_active then user_id end) as active_users,
+        count(distinct case when is_active then date_day end) as active_days,
+        sum(events) as events
+    from int_user_activity_daily
+    group by
+        customer_id,
+        activity_month
+),
+
+customer_months as (
+    select
+        customer_id,
+        month
+    from monthly_activity
+    union
+    select
+        customer_id,
+        month
+    from int_customer_mrr_monthly
+),
+
+joined as (
+    select
+        customer_months.customer_id,
+        customer_months.month,
+        coalesce(monthly_activity.active_users, 0) as active_users,
+        coalesce(monthly_activity.active_days, 0) as active_days,
+        coalesce(monthly_activity.events, 0) as events,
+        coalesce(int_customer_seats_monthly.seats, 0) as seats,
+        coalesce(int_customer_mrr_monthly.mrr, 0) as mrr
+    from customer_months
+    left join monthly_activity
+        on
+            customer_months.customer_id = monthly_activity.customer_id
+            and customer_months.month = monthly_activity.month
+    left join int_customer_seats_monthly
+        on
+            customer_months.customer_id = int_customer_seats_monthly.customer_id
+            and customer_months.month = int_customer_seats_monthly.month
+    left join int_customer_mrr_monthly
+        on
+            customer_months.customer_id = int_customer_mrr_monthly.customer_id
+            and customer_months.month = int_customer_mrr_monthly.month
+),
+
+final as (
+    select
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(month as date) as month,
+        cast(active_users as {{ dbt.type_bigint() }}) as active_users,
+        cast(active_days as {{ dbt.type_bigint() }}) as active_days,
+        cast(events as {{ dbt.type_bigint() }}) as events,
+        cast(seats as {{ dbt.type_bigint() }}) as seats,
+        -- NULL when the customer has no positive seat count.
+        case when seats > 0 then {{ safe_ratio('active_users', 'seats') }} end as seat_utilization,
+        mrr > 0 as is_paying
+    from joined
+)
+
+select * from final
