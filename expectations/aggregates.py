@@ -14,8 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from retain.contract import TABLES_BY_NAME, Column, Table
-from retain.load import RAW_SCHEMA
+from expectations.contract import (
+    RAW_SCHEMA,
+    TABLES_BY_NAME,
+    Column,
+    FxCoverage,
+    SumsOfLines,
+    Table,
+    VolumeDrop,
+)
 
 # Beyond the contract, warnings only: a day's events against the usual count
 # of the same weekday, a month's invoices against the month before.
@@ -23,8 +30,6 @@ QUIET_DAY_SHARE = 0.25
 QUIET_DAY_MINIMUM_USUAL = 50
 INVOICE_DROP_SHARE = 0.5
 INVOICE_DROP_MINIMUM_PREVIOUS = 20
-
-CODE_COLUMNS = ("currency", "country")  # codes compared in upper case
 
 
 @dataclass(frozen=True)
@@ -56,22 +61,8 @@ def relation(table: str) -> str:
     return f"{RAW_SCHEMA}.{quote(table)}"
 
 
-def normalised_sql(column: Column, alias: str = "") -> str:
-    """A column as the contract reads it: trimmed, empty as NULL, enumerations
-    lower case and codes upper case. Typed columns are already clean."""
-    sql = (alias + "." if alias else "") + quote(column.name)
-    if column.type != "string":
-        return sql
-    text = f"nullif(trim({sql}), '')"
-    if column.accepted_values:
-        return f"lower({text})"
-    if column.name in CODE_COLUMNS:
-        return f"upper({text})"
-    return text
-
-
 def _column(table: str, name: str) -> Column:
-    return next(c for c in TABLES_BY_NAME[table].columns if c.name == name)
+    return TABLES_BY_NAME[table].column(name)
 
 
 def _volume(table: Table) -> TableCheck:
@@ -84,7 +75,7 @@ def _duplicate_keys(table: Table) -> TableCheck | None:
     names = [table.primary_key] if table.primary_key else list(table.unique_together)
     if not names:
         return None
-    keys = [normalised_sql(_column(table.name, name)) for name in names]
+    keys = [quote(name) for name in names]
     item = " || ' ' || ".join(f"cast({key} as varchar)" for key in keys)
     label = ", ".join(names)
     return TableCheck(
@@ -99,8 +90,7 @@ def _duplicate_keys(table: Table) -> TableCheck | None:
 
 def _orphans(table: Table, column: Column) -> TableCheck:
     parent_table, parent_name = str(column.references).split(".")
-    child = normalised_sql(column, "child")
-    parent = normalised_sql(_column(parent_table, parent_name), "parent")
+    child, parent = f"child.{quote(column.name)}", f"parent.{quote(parent_name)}"
     return TableCheck(
         f"orphan_{column.name}", column.name, f"exists in {column.references}", f"""
         select {child} || ' (' || count(*) || ' rows)' as item, count(*) as rows
@@ -111,28 +101,26 @@ def _orphans(table: Table, column: Column) -> TableCheck:
         group by {child}""")
 
 
-def _invoice_sums() -> list[TableCheck]:
-    """An invoice's subtotal and discount are the sums of its lines'."""
-    invoice_id = normalised_sql(_column("invoices", "invoice_id"), "invoice")
-    line_invoice_id = normalised_sql(_column("invoice_line_items", "invoice_id"))
+def _sums_of_lines(table: Table, rule: SumsOfLines) -> list[TableCheck]:
+    """A value of the table (an invoice's subtotal, discount) is the sum of its lines'."""
+    key = quote(rule.key)
     checks = []
-    for invoice_column, line_column in (("subtotal", "amount"),
-                                        ("discount_amount", "discount_amount")):
+    for column, line_column in rule.sums:
         checks.append(TableCheck(
-            f"{invoice_column}_differs_from_lines", invoice_column,
-            f"= sum of its invoice_line_items.{line_column} to the cent", f"""
+            f"{column}_differs_from_lines", column,
+            f"= sum of its {rule.lines_table}.{line_column} to the cent", f"""
             with line_sums as (
-                select {line_invoice_id} as invoice_id,
+                select {key} as {key},
                        sum(coalesce({quote(line_column)}, 0)) as lines_total
-                from {relation('invoice_line_items')}
+                from {relation(rule.lines_table)}
                 group by 1
             )
-            select {invoice_id} || ': ' || round(coalesce(invoice.{invoice_column}, 0), 2)
+            select parent.{key} || ': ' || round(coalesce(parent.{column}, 0), 2)
                    || ', lines ' || round(coalesce(line_sums.lines_total, 0), 2) as item,
                    1 as rows
-            from {relation('invoices')} as invoice
-            left join line_sums on line_sums.invoice_id = {invoice_id}
-            where round(coalesce(invoice.{invoice_column}, 0), 2)
+            from {relation(table.name)} as parent
+            left join line_sums on line_sums.{key} = parent.{key}
+            where round(coalesce(parent.{column}, 0), 2)
                <> round(coalesce(line_sums.lines_total, 0), 2)"""))
     return checks
 
@@ -142,14 +130,14 @@ def _fx_coverage(fx: FxSettings) -> TableCheck:
 
     Invoices in the reporting currency R need R's rate unless R is USD;
     every other currency needs its own rate and R's."""
-    currency = normalised_sql(_column("invoices", "currency"))
+    currency = quote("currency")
     reporting = fx.reporting_currency.strip().upper()
     existing = f"issued_at < timestamp '{fx.as_of + timedelta(days=1)}'" if fx.as_of else "true"
     needed = [currency] + ([f"'{reporting}'"] if reporting != "USD" else [])
     needs = " union all ".join(
         f"select {code} as currency, cast(date_trunc('month', issued_at) as date) as month "
         f"from {relation('invoices')} where {existing}" for code in needed)
-    rate_currency = normalised_sql(_column("fx_rates", "currency"), "rate")
+    rate_currency = f"rate.{quote('currency')}"
     if fx.rate_month == "latest":
         as_of_month = f"date_trunc('month', date '{fx.as_of}')" if fx.as_of else "needs.month"
         matching, group, label = f"rate.month <= {as_of_month}", "needs.currency", "needs.currency"
@@ -169,14 +157,14 @@ def _fx_coverage(fx: FxSettings) -> TableCheck:
         group by {group}""")
 
 
-def _quiet_event_days() -> TableCheck:
+def _quiet_days(table: Table, rule: VolumeDrop) -> TableCheck:
     return TableCheck(
-        "quiet_event_days", "occurred_at",
+        "quiet_event_days", rule.column,
         f"no day with fewer than {QUIET_DAY_SHARE:.0%} of the events of the same weekday "
         "in the four weeks before", f"""
         with daily as (
-            select cast(occurred_at as date) as day, count(*) as events
-            from {relation('usage_events')} group by 1
+            select cast({quote(rule.column)} as date) as day, count(*) as events
+            from {relation(table.name)} group by 1
         ),
         days as (
             select cast(unnest(range(cast(min(day) as timestamp),
@@ -197,14 +185,15 @@ def _quiet_event_days() -> TableCheck:
         blocking=False, counting="events on the flagged days")
 
 
-def _invoice_volume_drops() -> TableCheck:
+def _monthly_drops(table: Table, rule: VolumeDrop) -> TableCheck:
     return TableCheck(
-        "invoice_volume_drops", "issued_at",
+        "invoice_volume_drops", rule.column,
         f"no month with fewer than {INVOICE_DROP_SHARE:.0%} of the month before's invoices",
         f"""
         with monthly as (
-            select cast(date_trunc('month', issued_at) as date) as month, count(*) as invoices
-            from {relation('invoices')} group by 1
+            select cast(date_trunc('month', {quote(rule.column)}) as date) as month,
+                   count(*) as invoices
+            from {relation(table.name)} group by 1
         ),
         months as (
             select cast(unnest(range(cast(min(month) as timestamp), cast(max(month) as timestamp),
@@ -224,6 +213,20 @@ def _invoice_volume_drops() -> TableCheck:
         blocking=False, counting="invoices in the flagged months")
 
 
+def _table_rule_checks(table: Table, rule: SumsOfLines | FxCoverage | VolumeDrop,
+                       fx: FxSettings) -> list[TableCheck]:
+    """The checks of one table rule of the contract."""
+    match rule:
+        case SumsOfLines():
+            return _sums_of_lines(table, rule)
+        case FxCoverage():
+            return [_fx_coverage(fx)]
+        case VolumeDrop(period="day"):
+            return [_quiet_days(table, rule)]
+        case VolumeDrop():
+            return [_monthly_drops(table, rule)]
+
+
 def table_checks(table: Table, absent_tables: frozenset[str], fx: FxSettings) -> list[TableCheck]:
     """The table-level checks of one present table; an absent parent is not checked.
 
@@ -234,8 +237,6 @@ def table_checks(table: Table, absent_tables: frozenset[str], fx: FxSettings) ->
     checks += [duplicates] if duplicates else []
     checks += [_orphans(table, column) for column in table.columns
                if column.references and column.references.split(".")[0] not in absent_tables]
-    if table.name == "invoices":
-        checks += [*_invoice_sums(), _fx_coverage(fx), _invoice_volume_drops()]
-    if table.name == "usage_events":
-        checks.append(_quiet_event_days())
+    for rule in table.table_rules:
+        checks += _table_rule_checks(table, rule, fx)
     return checks

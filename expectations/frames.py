@@ -13,9 +13,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from expectations.aggregates import TableCheck, normalised_sql, quote, relation
-from expectations.suites import DERIVED_COLUMNS
-from retain.contract import Table
+from expectations.aggregates import TableCheck, quote, relation
+from expectations.contract import DerivedIn, Table
 
 SAMPLE_SIZE = 5
 
@@ -24,17 +23,22 @@ SAMPLE_SIZE = 5
 PANDAS_FOR_ARROW = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
+def derived_columns(table: Table) -> dict[str, str]:
+    """Columns computed for the row suites (name: SQL over the raw table), for the
+    contract's rules that no single-column expectation states (DerivedIn)."""
+    return {rule.name: rule.sql for rule in table.row_rules if isinstance(rule, DerivedIn)}
+
+
 def row_query(table: Table) -> str:
-    """The table's contract columns, normalised, plus the derived rule columns.
+    """The table's contract columns as loaded (typed and normalised), plus the derived
+    rule columns.
 
     Money is read as double: GX compares floats, and Arrow would hand over
     decimals as Python objects."""
-    selects = [f"{normalised_sql(column)} as {quote(column.name)}"
-               if column.type not in ("decimal", "rate")
+    selects = [quote(column.name) if column.type not in ("decimal", "rate")
                else f"cast({quote(column.name)} as double) as {quote(column.name)}"
                for column in table.columns]
-    selects += [f"{sql} as {quote(name)}"
-                for name, sql in DERIVED_COLUMNS.get(table.name, {}).items()]
+    selects += [f"{sql} as {quote(name)}" for name, sql in derived_columns(table).items()]
     return f"select {', '.join(selects)} from {relation(table.name)}"
 
 
@@ -45,7 +49,7 @@ def _frame(schema: pa.Schema, batches: list[pa.RecordBatch]) -> pd.DataFrame:
 
 def row_chunks(con: duckdb.DuckDBPyConnection, table: Table,
                chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The normalised rows in frames of at least chunk_rows (the last one smaller);
+    """The loaded rows in frames of at least chunk_rows (the last one smaller);
     one empty frame for an empty table.
 
     Through Arrow: ten times faster than DuckDB's own DataFrame conversion of

@@ -1,8 +1,8 @@
-"""Great Expectations suites for the raw tables, built from retain.contract.
+"""Great Expectations suites for the raw tables, built from expectations.contract.
 
 Every table gets two suites, because GX validates one dataframe per suite:
 - `<table>.rows`: the per-row rules (not null, types, enumerations, ranges,
-  cross-field rules), run on chunks of the normalised table;
+  the contract's row rules), run on chunks of the loaded (normalised) table;
 - `<table>.table`: the rules no chunk can decide (keys, relationships, sums
   over line items, fx coverage, volume), run on a one-row frame of counts
   that DuckDB computes (see expectations.aggregates).
@@ -19,7 +19,17 @@ from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column as Condition
 
 from expectations.aggregates import TableCheck
-from retain.contract import Column, ColumnType, Table
+from expectations.contract import (
+    Column,
+    ColumnType,
+    DerivedIn,
+    InRange,
+    NotBefore,
+    PresentExactlyWhen,
+    RequiredWhen,
+    RowRule,
+    Table,
+)
 
 # dtypes each typed contract column has in the frames of expectations.frames.
 # Strings have no entry: every value is a valid string.
@@ -31,22 +41,6 @@ PANDAS_TYPES: dict[ColumnType, list[str]] = {
     "date": ["datetime64[ms]"],
     "timestamp": ["datetime64[us]"],
 }
-
-# Codes the contract names by standard; the frame holds them upper-cased.
-CODE_PATTERNS = {"currency": r"^[A-Z]{3}$", "country": r"^[A-Z]{2}$"}
-CODE_STANDARDS = {"currency": "ISO 4217", "country": "ISO 3166-1 alpha-2"}
-
-# Columns computed for the row suites where GX has no expectation for the
-# rule itself; each is validated under the contract column it is about.
-DERIVED_COLUMNS: dict[str, dict[str, str]] = {
-    "invoices": {
-        "total_off_by": (
-            "cast(round(total, 2) - round(subtotal - coalesce(discount_amount, 0) "
-            "+ coalesce(tax_amount, 0), 2) as double)"),
-    },
-    "fx_rates": {"day_of_month": "extract(day from month)"},
-}
-
 
 def _meta(table: Table, column: str | None, rule: str) -> dict[str, str | None]:
     return {"table": table.name, "column": column, "rule": rule}
@@ -67,10 +61,10 @@ def _column_expectations(table: Table, column: Column) -> list[Expectation]:
         found.append(gx.expectations.ExpectColumnValuesToBeInSet(
             column=name, value_set=list(column.accepted_values),
             meta=_meta(table, name, "one of " + ", ".join(column.accepted_values))))
-    if name in CODE_PATTERNS:
+    if column.code:
         found.append(gx.expectations.ExpectColumnValuesToMatchRegex(
-            column=name, regex=CODE_PATTERNS[name],
-            meta=_meta(table, name, f"an {CODE_STANDARDS[name]} code")))
+            column=name, regex=column.code.pattern,
+            meta=_meta(table, name, f"an {column.code.standard} code")))
     if column.min_value is not None or column.max_value is not None:
         bounds = " and ".join(text for text in (
             None if column.min_value is None else f">= {column.min_value:g}",
@@ -81,63 +75,36 @@ def _column_expectations(table: Table, column: Column) -> list[Expectation]:
     return found
 
 
-def _later(table: Table, later: str, earlier: str, or_equal: bool = True) -> Expectation:
-    """A timestamp or date that may not come before another of the same row."""
-    return gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
-        column_A=later, column_B=earlier, or_equal=or_equal,
-        ignore_row_if="either_value_is_missing",
-        meta=_meta(table, later, f"{'>=' if or_equal else '>'} {earlier}"))
-
-
-def _required_when(table: Table, column: str, line_types: list[str]) -> Expectation:
-    return gx.expectations.ExpectColumnValuesToNotBeNull(
-        column=column, row_condition=Condition("line_type").is_in(line_types),
-        meta=_meta(table, column, "not null when line_type is " + " or ".join(line_types)))
-
-
-def _cross_field_expectations(table: Table) -> list[Expectation]:
-    """The contract's rules that relate two columns of one row."""
-    if table.name == "subscriptions":
-        return [_later(table, "trial_end", "trial_start"), _later(table, "ended_at", "created_at")]
-    if table.name == "invoices":
-        return [
-            _later(table, "due_at", "issued_at"),
-            gx.expectations.ExpectColumnValuesToNotBeNull(
-                column="paid_at", row_condition=Condition("status") == "paid",
-                meta=_meta(table, "paid_at", "present when status is paid")),
-            gx.expectations.ExpectColumnValuesToBeNull(
-                column="paid_at", row_condition=Condition("status") != "paid",
-                meta=_meta(table, "paid_at", "empty unless status is paid")),
-            gx.expectations.ExpectColumnValuesToBeBetween(
-                column="total_off_by", min_value=0, max_value=0,
-                meta=_meta(table, "total", "= subtotal - discount_amount + tax_amount "
-                           "to the cent")),
-        ]
-    if table.name == "invoice_line_items":
-        return [
-            _required_when(table, "subscription_id", ["subscription"]),
-            _required_when(table, "plan_id", ["subscription"]),
-            _required_when(table, "period_start", ["subscription", "usage"]),
-            _required_when(table, "period_end", ["subscription", "usage"]),
-            _later(table, "period_end", "period_start", or_equal=False),
-        ]
-    if table.name == "support_tickets":
-        return [_later(table, "first_response_at", "opened_at"),
-                _later(table, "resolved_at", "opened_at")]
-    if table.name == "fx_rates":
-        return [
-            gx.expectations.ExpectColumnValuesToBeBetween(
-                column="usd_per_unit", min_value=0, strict_min=True,
-                meta=_meta(table, "usd_per_unit", "> 0")),
-            gx.expectations.ExpectColumnValuesToBeBetween(
-                column="usd_per_unit", min_value=1, max_value=1,
-                row_condition=Condition("currency") == "USD",
-                meta=_meta(table, "usd_per_unit", "= 1 for USD")),
-            gx.expectations.ExpectColumnValuesToBeInSet(
-                column="day_of_month", value_set=[1],
-                meta=_meta(table, "month", "the first day of a month")),
-        ]
-    return []
+def _row_rule_expectations(table: Table, rule: RowRule) -> list[Expectation]:
+    """The expectations of one row rule of the contract."""
+    match rule:
+        case NotBefore(later, earlier, or_equal):
+            return [gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=later, column_B=earlier, or_equal=or_equal,
+                ignore_row_if="either_value_is_missing",
+                meta=_meta(table, later, f"{'>=' if or_equal else '>'} {earlier}"))]
+        case RequiredWhen(column, when_column, values):
+            return [gx.expectations.ExpectColumnValuesToNotBeNull(
+                column=column, row_condition=Condition(when_column).is_in(list(values)),
+                meta=_meta(table, column,
+                           f"not null when {when_column} is " + " or ".join(values)))]
+        case PresentExactlyWhen(column, when_column, value):
+            return [
+                gx.expectations.ExpectColumnValuesToNotBeNull(
+                    column=column, row_condition=Condition(when_column) == value,
+                    meta=_meta(table, column, f"present when {when_column} is {value}")),
+                gx.expectations.ExpectColumnValuesToBeNull(
+                    column=column, row_condition=Condition(when_column) != value,
+                    meta=_meta(table, column, f"empty unless {when_column} is {value}")),
+            ]
+        case InRange(column, rule_text, min_value, max_value, strict_min, when):
+            condition = {} if when is None else {"row_condition": Condition(when[0]) == when[1]}
+            return [gx.expectations.ExpectColumnValuesToBeBetween(
+                column=column, min_value=min_value, max_value=max_value, strict_min=strict_min,
+                meta=_meta(table, column, rule_text), **condition)]
+        case DerivedIn(name, about, _, allowed, rule_text):
+            return [gx.expectations.ExpectColumnValuesToBeInSet(
+                column=name, value_set=list(allowed), meta=_meta(table, about, rule_text))]
 
 
 def row_suite(table: Table) -> gx.ExpectationSuite:
@@ -147,7 +114,8 @@ def row_suite(table: Table) -> gx.ExpectationSuite:
         meta=_meta(table, None, "has every listed column"))]
     for column in table.columns:
         expectations.extend(_column_expectations(table, column))
-    expectations.extend(_cross_field_expectations(table))
+    for rule in table.row_rules:
+        expectations.extend(_row_rule_expectations(table, rule))
     return gx.ExpectationSuite(name=f"{table.name}.rows", expectations=expectations)
 
 

@@ -24,9 +24,8 @@ import duckdb
 import pandas as pd
 
 from expectations.aggregates import FxSettings, TableCheck, table_checks
+from expectations.contract import TABLES, Table
 from expectations.frames import SAMPLE_SIZE, check_frame, row_chunks
-from expectations.suites import row_suite, table_suite
-from retain.contract import TABLES, Table
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 RESULTS_FILE = "validation.json"
@@ -198,6 +197,10 @@ def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
                     absent: frozenset[str], fx: FxSettings, chunk_rows: int,
                     gx_results: list[dict[str, Any]]) -> tuple[list[Failure], int]:
     index_columns = _index_columns(table)
+    # Imported here: Great Expectations takes seconds to import, which only a
+    # validation should pay (not `retain --help`, nor every Dagster code load).
+    from expectations.suites import row_suite, table_suite
+
     rows_checkpoint = _checkpoint(context, row_suite(table), index_columns)
     row_failures: dict[int, Failure] = {}  # by position in the suite
     rows = 0

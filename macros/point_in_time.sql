@@ -22,8 +22,8 @@
         and {{ created_at }} < {{ as_of_end() }}
     {%- endif %}
     {%- if parent %}
-        and trim({{ parent[1] }}) in (
-            select trim(parent_rows.{{ parent[1] }})
+        and {{ parent[1] }} in (
+            select parent_rows.{{ parent[1] }}
             from {{ source('raw', parent[0]) }} as parent_rows
             where parent_rows.{{ parent[2] }} < {{ as_of_end() }}
         )

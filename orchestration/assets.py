@@ -11,10 +11,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from expectations.contract import RAW_SCHEMA, TABLES
 from orchestration.resources import RetainRun, environment, retried_when_locked
-from retain.contract import TABLES
 from retain.dbt import build_arguments
-from retain.load import RAW_SCHEMA, RawInputError
+from retain.load import RawInputError
 from retain.pipeline import load_step, publish_step
 from retain.publish import PUBLISHED_STORAGE_VERSION, build_path
 

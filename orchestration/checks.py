@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from expectations.contract import TABLES
 from expectations.validate import DATA_DOCS_FOLDER
 from orchestration.assets import raw_key
 from orchestration.resources import RetainRun, retried_when_locked
-from retain.contract import TABLES
 from retain.load import absent_tables
 from retain.pipeline import validate_step
 from retain.publish import build_path

@@ -2,8 +2,10 @@
 
 Typing happens here, once, so that a value that cannot be read (an unparsable
 date, a number with a comma) stops the run with the file, column and value in
-the message instead of becoming a silent NULL further down. Strings are kept
-as they arrive; trimming and normalising enumerations is staging's job.
+the message instead of becoming a silent NULL further down. The contract's
+conventions are applied here too, once: text trimmed and empty cells NULL,
+enumerations lower case, codes upper case, an empty discount or tax 0. So
+validation checks, and staging reads, the values the contract means.
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from retain.contract import DUCKDB_TYPES, TABLES, Column, Table
-
-RAW_SCHEMA = "raw"
+from expectations.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES, Column, Table
 
 
 class RawInputError(Exception):
@@ -91,10 +91,14 @@ def _text_expression(column_sql: str, source_type: str) -> str:
 
 
 def _typed_expression(column: Column, column_sql: str, source_type: str) -> str:
-    """SQL that types one column, NULL where the value cannot be typed."""
+    """SQL that types one column, NULL where the value cannot be typed. Text is
+    normalised as the contract says: trimmed, empty as NULL, enumerations lower
+    case and codes upper case (case-insensitive values, not errors)."""
     target = DUCKDB_TYPES[column.type]
     if column.type == "string":
-        return column_sql if source_type == "VARCHAR" else f"cast({column_sql} as varchar)"
+        text = _text_expression(column_sql, source_type)
+        return {"lower": f"lower({text})", "upper": f"upper({text})"}.get(column.case or "",
+                                                                          text)
     if column.type == "timestamp" and source_type.startswith("TIMESTAMP WITH TIME ZONE"):
         return f"timezone('UTC', {column_sql})"
     if source_type.upper() == target.upper() or (
@@ -186,7 +190,8 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> int:
         actual, source_type = source_columns[column.name]
         column_sql = _quote(actual)
         typed = _typed_expression(column, column_sql, source_type)
-        selects.append(f"{typed} as {_quote(column.name)}")
+        loaded = f"coalesce({typed}, 0)" if column.empty_means_zero else typed
+        selects.append(f"{loaded} as {_quote(column.name)}")
         if column.type != "string" and typed != column_sql:
             checks.append((column, _text_expression(column_sql, source_type), typed))
     _check_typing(con, raw_file, checks)

@@ -11,13 +11,13 @@ source as (
 renamed as (
     select
         -- ids
-        {{ clean_text('customer_id') }} as customer_id,
+        customer_id,
 
         -- strings
-        {{ clean_text('customer_name') }} as customer_name,
-        upper({{ clean_text('country') }}) as country,
-        {{ clean_text('segment') }} as segment,
-        {{ clean_text('acquisition_channel') }} as acquisition_channel,
+        customer_name,
+        country,
+        segment,
+        acquisition_channel,
 
         -- timestamps
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at

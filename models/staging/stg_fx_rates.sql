@@ -7,7 +7,7 @@ source as (
 renamed as (
     select
         -- strings
-        {{ clean_currency('currency') }} as currency,
+        currency,
 
         -- numerics
         cast(usd_per_unit as numeric(28, 10)) as usd_per_unit,

@@ -12,19 +12,19 @@ source as (
 renamed as (
     select
         -- ids
-        {{ clean_text('line_item_id') }} as line_item_id,
-        {{ clean_text('invoice_id') }} as invoice_id,
-        {{ clean_text('subscription_id') }} as subscription_id,
-        {{ clean_text('plan_id') }} as plan_id,
+        line_item_id,
+        invoice_id,
+        subscription_id,
+        plan_id,
 
         -- strings
-        {{ clean_enum('line_type') }} as line_type,
+        line_type,
 
         -- numerics
         cast(quantity as {{ dbt.type_int() }}) as quantity,
         {{ money('amount') }} as amount,
-        {{ money('discount_amount', empty_means_zero=true) }} as discount_amount,
-        {{ money('tax_amount', empty_means_zero=true) }} as tax_amount,
+        {{ money('discount_amount') }} as discount_amount,
+        {{ money('tax_amount') }} as tax_amount,
 
         -- booleans
         cast(is_proration as {{ dbt.type_boolean() }}) as is_proration,

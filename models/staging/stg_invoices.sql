@@ -13,18 +13,18 @@ source as (
 renamed as (
     select
         -- ids
-        {{ clean_text('invoice_id') }} as invoice_id,
-        {{ clean_text('customer_id') }} as customer_id,
-        {{ clean_text('subscription_id') }} as subscription_id,
+        invoice_id,
+        customer_id,
+        subscription_id,
 
         -- strings
-        {{ clean_enum('status') }} as status,
-        {{ clean_currency('currency') }} as currency,
+        status,
+        currency,
 
         -- numerics
         {{ money('subtotal') }} as subtotal,
-        {{ money('discount_amount', empty_means_zero=true) }} as discount_amount,
-        {{ money('tax_amount', empty_means_zero=true) }} as tax_amount,
+        {{ money('discount_amount') }} as discount_amount,
+        {{ money('tax_amount') }} as tax_amount,
         {{ money('total') }} as total,
 
         -- timestamps

@@ -11,12 +11,12 @@ source as (
 renamed as (
     select
         -- ids
-        {{ clean_text('response_id') }} as response_id,
-        {{ clean_text('customer_id') }} as customer_id,
-        {{ clean_text('user_id') }} as user_id,
+        response_id,
+        customer_id,
+        user_id,
 
         -- strings
-        {{ clean_text('comment') }} as response_comment,
+        comment as response_comment,
 
         -- numerics
         cast(score as {{ dbt.type_int() }}) as score,

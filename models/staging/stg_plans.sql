@@ -11,13 +11,13 @@ source as (
 renamed as (
     select
         -- ids
-        {{ clean_text('plan_id') }} as plan_id,
-        {{ clean_text('product_id') }} as product_id,
+        plan_id,
+        product_id,
 
         -- strings
-        {{ clean_text('plan_name') }} as plan_name,
-        {{ clean_enum('billing_interval') }} as billing_interval,
-        {{ clean_currency('currency') }} as currency,
+        plan_name,
+        billing_interval,
+        currency,
 
         -- numerics
         cast(billing_interval_count as {{ dbt.type_int() }}) as billing_interval_count,

@@ -13,13 +13,13 @@ source as (
 renamed as (
     select
         -- ids
-        {{ clean_text('subscription_id') }} as subscription_id,
-        {{ clean_text('customer_id') }} as customer_id,
-        {{ clean_text('plan_id') }} as plan_id,
+        subscription_id,
+        customer_id,
+        plan_id,
 
         -- strings
-        {{ clean_enum('status') }} as status,
-        {{ clean_text('cancel_reason') }} as cancel_reason,
+        status,
+        cancel_reason,
 
         -- numerics
         cast(quantity as {{ dbt.type_int() }}) as quantity,

@@ -13,14 +13,14 @@ source as (
 renamed as (
     select
         -- ids
-        {{ clean_text('ticket_id') }} as ticket_id,
-        {{ clean_text('customer_id') }} as customer_id,
-        {{ clean_text('user_id') }} as user_id,
+        ticket_id,
+        customer_id,
+        user_id,
 
         -- strings
-        {{ clean_enum('priority') }} as priority,
-        {{ clean_enum('channel') }} as channel,
-        {{ clean_text('category') }} as category,
+        priority,
+        channel,
+        category,
 
         -- numerics
         cast(csat_score as {{ dbt.type_int() }}) as csat_score,

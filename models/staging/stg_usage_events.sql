@@ -11,12 +11,12 @@ source as (
 renamed as (
     select
         -- ids
-        {{ clean_text('event_id') }} as event_id,
-        {{ clean_text('customer_id') }} as customer_id,
-        {{ clean_text('user_id') }} as user_id,
+        event_id,
+        customer_id,
+        user_id,
 
         -- strings: event names are free text, compared exactly (case-sensitive)
-        {{ clean_text('event_name') }} as event_name,
+        event_name,
 
         -- timestamps
         cast(occurred_at as {{ dbt.type_timestamp() }}) as occurred_at

@@ -23,10 +23,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+from expectations.contract import TABLES
 from orchestration.definitions import build_definitions
 from orchestration.resources import RESOURCE_KEY, retried_when_locked
 from orchestration.schedules import DEFAULT_CRON, daily_schedule
-from retain.contract import TABLES
 from retain.settings import PROJECT_DIR
 from tests.python.conftest import FIXTURES, query
 
