@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from retain.generate import SCHEMAS, TABLES, generate_raw_data
+from expectations.contract import TABLES as CONTRACT_TABLES
+from expectations.contract import ColumnType
+from retain.generate import generate_raw_data
+from retain.load import load_raw
+from retain.pipeline import validate_step
+from retain.settings import Settings
 
+TABLES = [table.name for table in CONTRACT_TABLES]
 END = date(2025, 6, 30)
 END_EXCL = pd.Timestamp("2025-07-01", tz="UTC")
 CUSTOMERS = 300
-TIMESTAMPS = {
-    "customers": ["created_at"],
-    "subscriptions": ["created_at", "trial_start", "trial_end", "started_at", "canceled_at",
-                      "ended_at"],
-    "invoices": ["issued_at", "due_at", "paid_at"],
-    "users": ["created_at"],
-    "usage_events": ["occurred_at"],
-    "support_tickets": ["opened_at", "first_response_at", "resolved_at"],
-    "nps_responses": ["responded_at"],
+TIMESTAMPS = {table.name: [c.name for c in table.columns if c.type == "timestamp"]
+              for table in CONTRACT_TABLES if any(c.type == "timestamp" for c in table.columns)}
+MONEY = {table.name: [c.name for c in table.columns if c.type == "decimal"]
+         for table in CONTRACT_TABLES if any(c.type == "decimal" for c in table.columns)}
+# Which arrow types a Parquet file may use for each contract type.
+ARROW_TYPE_CHECKS: dict[ColumnType, Callable[[pa.DataType], bool]] = {
+    "string": pa.types.is_string, "integer": pa.types.is_int64,
+    "decimal": pa.types.is_decimal, "rate": pa.types.is_decimal,
+    "boolean": pa.types.is_boolean, "date": pa.types.is_date32,
+    "timestamp": lambda kind: pa.types.is_timestamp(kind) and kind.tz == "UTC",
 }
-MONEY = {"plans": ["unit_amount"],
-         "invoices": ["subtotal", "discount_amount", "tax_amount", "total"],
-         "invoice_line_items": ["amount", "discount_amount", "tax_amount"]}
 
 
 def _read(folder: Path) -> dict[str, pd.DataFrame]:
@@ -74,68 +80,75 @@ def test_parquet_native_types_replace_csv(folder: Path, tmp_path: Path) -> None:
     rows = generate_raw_data(tmp_path, customers=CUSTOMERS, seed=7, end_date=END,
                              file_format="parquet")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
-    for table in TABLES:
-        data = pq.read_table(tmp_path / f"{table}.parquet")
-        assert [(f.name, f.type) for f in data.schema] == SCHEMAS[table]
-        assert data.num_rows == rows[table]
+    for table in CONTRACT_TABLES:
+        data = pq.read_table(tmp_path / f"{table.name}.parquet")
+        assert [field.name for field in data.schema] == table.column_names
+        for column in table.columns:
+            kind = data.schema.field(column.name).type
+            assert ARROW_TYPE_CHECKS[column.type](kind), (table.name, column.name, kind)
+        assert data.num_rows == rows[table.name]
     csv_total = pd.read_csv(folder / "invoices.csv", dtype=str)["total"].map(Decimal).sum()
     assert pq.read_table(tmp_path / "invoices.parquet").column("total").to_pandas().sum() \
         == csv_total
 
 
 def test_columns_exactly_the_contract(raw: dict[str, pd.DataFrame]) -> None:
-    for table, schema in SCHEMAS.items():
-        assert list(raw[table].columns) == [name for name, _ in schema]
+    for table in CONTRACT_TABLES:
+        assert list(raw[table.name].columns) == table.column_names
 
 
 def test_keys_and_required(raw: dict[str, pd.DataFrame]) -> None:
-    keys = {"customers": "customer_id", "plans": "plan_id", "subscriptions": "subscription_id",
-            "invoices": "invoice_id", "invoice_line_items": "line_item_id", "users": "user_id",
-            "usage_events": "event_id", "support_tickets": "ticket_id",
-            "nps_responses": "response_id"}
-    for table, key in keys.items():
-        column = raw[table][key]
-        assert column.notna().all() and column.is_unique, table
-        assert column.is_monotonic_increasing, f"{table} sorted by key"
-    assert not raw["fx_rates"].duplicated(["month", "currency"]).any()
-    required = {
-        "customers": ["created_at"],
-        "plans": ["plan_name", "product_id", "billing_interval", "billing_interval_count",
-                  "unit_amount", "currency"],
-        "subscriptions": ["customer_id", "plan_id", "status", "quantity", "created_at"],
-        "invoices": ["customer_id", "status", "currency", "issued_at", "subtotal", "total"],
-        "invoice_line_items": ["invoice_id", "line_type", "amount", "is_proration"],
-        "users": ["customer_id", "created_at"],
-        "usage_events": ["customer_id", "event_name", "occurred_at"],
-        "support_tickets": ["customer_id", "opened_at", "priority"],
-        "nps_responses": ["customer_id", "responded_at", "score"],
-        "fx_rates": ["month", "currency", "usd_per_unit"],
-    }
-    for table, columns in required.items():
-        assert raw[table][columns].notna().all().all(), table
+    for table in CONTRACT_TABLES:
+        frame = raw[table.name]
+        if table.primary_key:
+            column = frame[table.primary_key]
+            assert column.notna().all() and column.is_unique, table.name
+            assert column.is_monotonic_increasing, f"{table.name} sorted by key"
+        if table.unique_together:
+            assert not frame.duplicated(list(table.unique_together)).any(), table.name
+        required = [column.name for column in table.columns if column.required]
+        assert frame[required].notna().all().all(), table.name
 
 
 def test_foreign_keys(raw: dict[str, pd.DataFrame]) -> None:
-    def within(table: str, column: str, parent: str, key: str) -> None:
-        values = raw[table][column].dropna()
-        assert values.isin(raw[parent][key]).all(), f"{table}.{column}"
-
-    for table in ("subscriptions", "invoices", "users", "usage_events", "support_tickets",
-                  "nps_responses"):
-        within(table, "customer_id", "customers", "customer_id")
-    for table in ("invoices", "invoice_line_items"):
-        within(table, "subscription_id", "subscriptions", "subscription_id")
-    within("subscriptions", "plan_id", "plans", "plan_id")
-    within("invoice_line_items", "plan_id", "plans", "plan_id")
-    within("invoice_line_items", "invoice_id", "invoices", "invoice_id")
-    for table in ("usage_events", "support_tickets", "nps_responses"):
-        within(table, "user_id", "users", "user_id")
+    for table in CONTRACT_TABLES:
+        for column in table.columns:
+            if column.references:
+                parent, key = column.references.split(".")
+                values = raw[table.name][column.name].dropna()
+                assert values.isin(raw[parent][key]).all(), f"{table.name}.{column.name}"
     users = raw["users"].set_index("user_id")["customer_id"]
     events = raw["usage_events"].dropna(subset=["user_id"])
     assert (events["user_id"].map(users) == events["customer_id"]).all()
     invoices = raw["invoices"].dropna(subset=["subscription_id"])
     subs = raw["subscriptions"].set_index("subscription_id")["customer_id"]
     assert (invoices["subscription_id"].map(subs) == invoices["customer_id"]).all()
+
+
+def test_contract_enumerations_codes_and_bounds(raw: dict[str, pd.DataFrame]) -> None:
+    for table in CONTRACT_TABLES:
+        for column in table.columns:
+            values = raw[table.name][column.name].dropna()
+            if column.accepted_values:
+                assert set(values) <= set(column.accepted_values), (table.name, column.name)
+            if column.code:
+                assert values.str.fullmatch(column.code.pattern).all(), (table.name, column.name)
+            numbers = values.astype(float) if column.type in ("integer", "rate") else values
+            if column.min_value is not None and column.type != "decimal":
+                assert (numbers >= column.min_value).all(), (table.name, column.name)
+            if column.max_value is not None:
+                assert (numbers <= column.max_value).all(), (table.name, column.name)
+
+
+def test_generated_data_passes_the_contract_validation(folder: Path, tmp_path: Path) -> None:
+    """The generator and the contract cannot drift apart: the Great Expectations suites
+    built from the contract find nothing blocking in what the generator writes."""
+    settings = Settings(raw_dir=folder, warehouse=tmp_path / "retain.duckdb", as_of=END,
+                        report_dir=tmp_path / "validation")
+    load_raw(folder, tmp_path / ".build" / "retain.duckdb")
+    result = validate_step(settings, "generated", lambda _: None)
+    assert result.blocking_failures == [], result.report_text()
+    assert result.rows["customers"] == CUSTOMERS
 
 
 def test_enums_and_ranges(raw: dict[str, pd.DataFrame]) -> None:
