@@ -26,3 +26,11 @@
 {% macro as_of_month() -%}
     cast({{ dbt.date_trunc('month', as_of_date()) }} as date)
 {%- endmacro %}
+
+{#- A month is complete once its last day is in the warehouse: every month
+    before the as_of month, and the as_of month when as_of_date is its last
+    day. BI tools filter on it so a month in progress is never compared with
+    full months. -#}
+{% macro is_complete_month(month) -%}
+    ({{ dbt.dateadd('month', 1, month) }} <= {{ dbt.dateadd('day', 1, as_of_date()) }})
+{%- endmacro %}

@@ -3,6 +3,8 @@
 Restructuring and speed work may not change a number: build before and
 after, then `python -m retain.compare BEFORE AFTER` (DuckDB files or folders
 of Parquet exports) lists every table whose rows, columns or types differ.
+AFTER may add columns (the spec welcomes more); every column of BEFORE must
+be there with the same type and the same values.
 """
 
 from __future__ import annotations
@@ -38,11 +40,15 @@ def _columns(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, str
             con.execute(f"describe select * from {source}").fetchall()]
 
 
-def _difference(con: duckdb.DuckDBPyConnection, relation: str, before: str,
-                after: str) -> TableDifference | None:
-    before_columns, after_columns = _columns(con, before), _columns(con, after)
-    if before_columns != after_columns:
-        return TableDifference(relation, f"columns differ: {before_columns} vs {after_columns}")
+def _difference(con: duckdb.DuckDBPyConnection, relation: str, before_source: str,
+                after_source: str) -> TableDifference | None:
+    before_columns, after_columns = _columns(con, before_source), _columns(con, after_source)
+    missing = [column for column in before_columns if column not in after_columns]
+    if missing:
+        return TableDifference(relation, f"columns missing or retyped after: {missing}")
+    names = ", ".join(f'"{name}"' for name, _ in before_columns)
+    before = f"(select {names} from {before_source})"
+    after = f"(select {names} from {after_source})"
     counts = con.execute(f"select (select count(*) from {before}), "
                          f"(select count(*) from {after})").fetchone()
     assert counts is not None

@@ -45,3 +45,20 @@ def test_summary_marks_the_month_in_progress(build_warehouse: BuildWarehouse) ->
         f"NPS 2024-05: {may_nps:.1f} over {may_responses:,} responses",
         f"NPS 2024-06 (to 15 Jun): {june_nps:.1f} over {june_responses:,} responses",
     ]
+
+
+MONTHLY_MARTS = ("metrics_revenue_monthly", "metrics_nps_monthly", "metrics_support_monthly",
+                 "fct_customer_activity_monthly", "fct_mrr")
+
+
+@pytest.mark.parametrize(("as_of", "as_of_month_complete"), [
+    (AS_OF, False), (date(2024, 6, 30), True)], ids=["mid-month", "last day of the month"])
+def test_monthly_marts_flag_the_month_in_progress(build_warehouse: BuildWarehouse, as_of: date,
+                                                  as_of_month_complete: bool) -> None:
+    warehouse = build_warehouse(FIXTURES / "customer_success", as_of)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for mart in MONTHLY_MARTS:
+            flags = dict(con.execute(f"select month, bool_and(is_complete_month) from {mart} "
+                                     "group by month").fetchall())
+            assert flags.pop(date(2024, 6, 1)) is as_of_month_complete, mart
+            assert flags and all(flags.values()), f"{mart}: months before June are complete"

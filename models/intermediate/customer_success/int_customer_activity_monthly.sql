@@ -88,7 +88,8 @@ final as (
         cast(seats as {{ dbt.type_bigint() }}) as seats,
         -- NULL when the customer has no positive seat count.
         case when seats > 0 then {{ safe_ratio('active_users', 'seats') }} end as seat_utilization,
-        mrr > 0 as is_paying
+        mrr > 0 as is_paying,
+        {{ is_complete_month('month') }} as is_complete_month
     from joined
 )
 

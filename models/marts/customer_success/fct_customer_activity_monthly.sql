@@ -11,7 +11,8 @@ int_customer_activity_monthly as (
         events,
         seats,
         seat_utilization,
-        is_paying
+        is_paying,
+        is_complete_month
     from {{ ref('int_customer_activity_monthly') }}
 )
 

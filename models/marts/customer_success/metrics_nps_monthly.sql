@@ -27,7 +27,8 @@ final as (
         cast(passives as {{ dbt.type_bigint() }}) as passives,
         cast(detractors as {{ dbt.type_bigint() }}) as detractors,
         -- Not rounded: 100 x (promoters - detractors) / responses.
-        {{ safe_ratio('100 * (promoters - detractors)', 'responses') }} as nps
+        {{ safe_ratio('100 * (promoters - detractors)', 'responses') }} as nps,
+        {{ is_complete_month('month') }} as is_complete_month
     from monthly_counts
 )
 

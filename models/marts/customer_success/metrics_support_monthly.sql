@@ -105,7 +105,8 @@ final as (
         cast(p90_resolution_hours as {{ type_double() }}) as p90_resolution_hours,
         {{ safe_ratio('tickets_sla_met', 'tickets_with_sla_outcome') }} as sla_met_rate,
         cast(avg_csat as {{ type_double() }}) as avg_csat,
-        cast(backlog as {{ dbt.type_bigint() }}) as backlog
+        cast(backlog as {{ dbt.type_bigint() }}) as backlog,
+        {{ is_complete_month('month_start') }} as is_complete_month
     from with_backlog
 )
 

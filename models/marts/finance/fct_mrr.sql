@@ -22,7 +22,8 @@ movements as (
             when previous_mrr = 0 then 'reactivation'
             when mrr = 0 then 'churn'
             else {{ paying_change_movement('mrr_change', 'expansion', 'contraction') }}
-        end as movement
+        end as movement,
+        {{ is_complete_month('month') }} as is_complete_month
     from customer_mrr_with_previous
 )
 

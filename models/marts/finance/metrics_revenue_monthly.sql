@@ -155,7 +155,8 @@ lifetime_value as (
     select
         ratios.*,
         -- LTV = unit price x purchase frequency (ARPA) x duration (1 / churn rate).
-        ratios.arpa * {{ var('ltv_gross_margin') }} / nullif(ratios.trailing_6m_logo_churn_rate, 0) as ltv
+        ratios.arpa * {{ var('ltv_gross_margin') }} / nullif(ratios.trailing_6m_logo_churn_rate, 0) as ltv,
+        {{ is_complete_month('ratios.month') }} as is_complete_month
     from ratios
 )
 
