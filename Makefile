@@ -51,6 +51,11 @@ test: install lint ## the full test suite: lint, then pytest (dbt against fixtur
 clean: ## remove build output (keeps .venv)
 	rm -rf target logs warehouse/.build
 
+.PHONY: bench
+
+bench: install ## benchmark 10k and 100k customers (BENCH_TIERS=10000,100000,1000000) -> bench/results.md
+	$(BIN)/retain bench
+
 .PHONY: dagster
 
 dagster: install ## start the Dagster UI on localhost:3000 (DAGSTER_PORT), telemetry off

@@ -228,7 +228,8 @@ def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
 def validate_raw(warehouse: Path, report_dir: Path, *,
                  absent: frozenset[str] = frozenset(), fx: FxSettings | None = None,
                  chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                 progress: Callable[[str], None] = lambda _: None) -> ValidationResult:
+                 progress: Callable[[str], None] = lambda _: None,
+                 config: dict[str, str] | None = None) -> ValidationResult:
     """Validate every present raw table of warehouse; write results to report_dir.
 
     The DuckDB connection is read-only and closed before returning, so that
@@ -240,7 +241,7 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
     failures: list[Failure] = []
     rows: dict[str, int] = {}
     gx_results: list[dict[str, Any]] = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config=config or {}) as con:
         con.execute("set enable_progress_bar = false")
         for table in TABLES:
             if table.name in absent:

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from retain import bench as bench_module
 from retain.settings import (
     SETTINGS_FILE,
     SettingError,
@@ -215,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="published DuckDB file (env RETAIN_DUCKDB_PATH; "
                              "default warehouse/retain.duckdb)")
     export.set_defaults(handler=_command_export)
+
+    bench = commands.add_parser(
+        "bench", help="time every stage at 10,000 and 100,000 customers against the scan floor",
+        description=bench_module.DESCRIPTION)
+    bench_module.add_arguments(bench)
+    bench.set_defaults(handler=bench_module.run)
     return parser
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT, Settings
+from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT, Settings, duckdb_config
 
 # What a scheduled or `retain run` build executes: models, seeds and data
 # tests. Unit tests check the SQL, not the data: `make test` runs them once.
@@ -43,8 +43,13 @@ def build_arguments(settings: Settings) -> list[str]:
 
 
 def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """dbt's environment: the warehouse file, and the DuckDB memory limit and spill folder
+    every connection of the run uses (profiles.yml reads them)."""
+    config = duckdb_config(warehouse.parent / "spill")
     return {**os.environ, **QUIET_ENVIRONMENT, "RETAIN_DUCKDB_PATH": str(warehouse),
-            "DBT_PROFILES_DIR": str(project_dir)}
+            "DBT_PROFILES_DIR": str(project_dir),
+            "RETAIN_DUCKDB_MEMORY_LIMIT": config["memory_limit"],
+            "RETAIN_DUCKDB_TEMP_DIR": config["temp_directory"]}
 
 
 RESULT_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult",

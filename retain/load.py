@@ -206,15 +206,18 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> int:
 
 
 def load_raw(raw_dir: Path, warehouse: Path,
-             progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
-    """Load every contract table of raw_dir into warehouse; return rows per table."""
+             progress: Callable[[str], None] = lambda _: None,
+             config: dict[str, str] | None = None) -> dict[str, int]:
+    """Load every contract table of raw_dir into warehouse; return rows per table.
+
+    config: DuckDB settings (memory limit, spill folder); big loads never need
+    the insertion order, which costs memory and time."""
     files = raw_files(raw_dir)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
-    with duckdb.connect(str(warehouse)) as con:
-        # Big loads: insertion order costs memory and time and means nothing here.
+    with duckdb.connect(str(warehouse),
+                        config={"preserve_insertion_order": "false", **(config or {})}) as con:
         con.execute("set TimeZone = 'UTC'")
-        con.execute("set preserve_insertion_order = false")
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         for raw_file in files:
             started = time.perf_counter()

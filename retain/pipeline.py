@@ -25,11 +25,12 @@ from retain.publish import (
     RunInProgressError,
     build_path,
     fresh_build_file,
+    prune_snapshots,
     publish,
     run_lock,
 )
 from retain.reports import keep_latest, run_report_dir, write_load_rejection, write_report_text
-from retain.settings import Settings
+from retain.settings import Settings, duckdb_config
 
 Progress = Callable[[str], None]
 
@@ -56,13 +57,19 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def run_duckdb_config(settings: Settings) -> dict[str, str]:
+    """Memory limit, spill folder (beside the build file) and settings of every connection."""
+    return duckdb_config(build_path(settings.warehouse).parent / "spill")
+
+
 def load_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> dict[str, int]:
     """Load the raw files into a fresh build file; rows per table.
 
     Raises RawInputError, after writing it to the run's validation report.
     """
     try:
-        return load_raw(settings.raw_dir, fresh_build_file(settings.warehouse), progress)
+        return load_raw(settings.raw_dir, fresh_build_file(settings.warehouse), progress,
+                        run_duckdb_config(settings))
     except RawInputError as error:
         report_dir = run_report_dir(settings, run_id)
         write_load_rejection(report_dir, error)
@@ -83,7 +90,7 @@ def validate_step(settings: Settings, run_id: str,
     report_dir = run_report_dir(settings, run_id)
     result = validate_raw(build_path(settings.warehouse), report_dir,
                           absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
-                          progress=progress)
+                          progress=progress, config=run_duckdb_config(settings))
     write_report_text(report_dir, result.report_text())
     keep_latest(report_dir, settings.kept_validation_runs)
     return result
@@ -99,7 +106,13 @@ def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr) 
     build file with one atomic rename."""
     progress(f"publish {settings.warehouse} (storage version {PUBLISHED_STORAGE_VERSION})")
     write_meta(build_path(settings.warehouse), settings, run_id)
-    publish(build_path(settings.warehouse), settings.warehouse)
+    published = publish(build_path(settings.warehouse), settings.warehouse, settings.as_of,
+                        run_duckdb_config(settings))
+    removed = prune_snapshots(settings.warehouse, settings.kept_daily_snapshots)
+    progress(f"published {len(published.tables)} relations; snapshot of {settings.as_of}: "
+             f"{published.dated_snapshot}" + ("" if published.replaced_warehouse else
+                                               f"; {settings.warehouse} keeps a later day")
+             + (f"; removed {len(removed)} old snapshot(s)" if removed else ""))
 
 
 def run_pipeline(settings: Settings, progress: Progress = _stderr) -> RunReport:

@@ -48,6 +48,24 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
+def default_memory_limit() -> str:
+    """A quarter of the machine's memory: DuckDB spills to disk beyond it."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, total // 4 // 1024 ** 2)}MB"
+
+
+def duckdb_config(spill_dir: Path) -> dict[str, str]:
+    """Settings for every DuckDB connection of a run, dbt's included: the memory limit
+    (env RETAIN_DUCKDB_MEMORY_LIMIT, default a quarter of RAM), where to spill beyond
+    it (env RETAIN_DUCKDB_TEMP_DIR, default spill_dir) and no insertion order to keep
+    (stack-notes: 15.8 GB against 0.2 GB for a 66M-row table)."""
+    return {
+        "memory_limit": os.environ.get("RETAIN_DUCKDB_MEMORY_LIMIT") or default_memory_limit(),
+        "temp_directory": os.environ.get("RETAIN_DUCKDB_TEMP_DIR") or str(spill_dir),
+        "preserve_insertion_order": "false",
+    }
+
+
 def _text(value: Any) -> str:
     return str(value).strip()
 
@@ -180,6 +198,8 @@ class Settings:
     as_of: date = field(default_factory=today_utc)
     report_dir: Path | None = None  # None: beside the warehouse
     kept_validation_runs: int = 10
+    # Dated snapshots kept beside the warehouse: the newest days, and every month end.
+    kept_daily_snapshots: int = 7
     # Metric settings that differ from dbt_project.yml's defaults.
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
@@ -215,7 +235,7 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
     document = settings_file_values(settings_file or PROJECT_DIR / SETTINGS_FILE)
     run = document.get("run", {})
     unknown = set(run) - {"raw_dir", "warehouse", "report_dir", "as_of_date",
-                          "kept_validation_runs"}
+                          "kept_validation_runs", "kept_daily_snapshots"}
     if unknown:
         raise SettingError(f"unknown [run] key(s) {sorted(unknown)} in {SETTINGS_FILE}")
 
@@ -232,5 +252,6 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
         as_of=as_of or (date.fromisoformat(str(file_as_of)) if file_as_of else today_utc()),
         report_dir=_absolute(report) if report else None,
         kept_validation_runs=int(run.get("kept_validation_runs", 10)),
+        kept_daily_snapshots=int(run.get("kept_daily_snapshots", 7)),
     )
     return settings.with_overrides(**{**document.get("settings", {}), **(overrides or {})})

@@ -48,6 +48,16 @@ def test_meta_records_settings_versions_and_rows(published: Path) -> None:
     assert int(meta["rows.raw.customers"]) == customers
 
 
+def test_the_published_file_holds_what_readers_need(published: Path) -> None:
+    relations = {name for (name,) in query(
+        published, "select table_schema || '.' || table_name from information_schema.tables")}
+    expected = {f"main.{name}" for name in INTERFACE_RELATIONS}
+    # The other marts, the time spine MetricFlow reads, and the run's description.
+    expected |= {"main.fct_customer_nps", "main.fct_nps_responses", "main.metricflow_time_spine",
+                 "main.meta"}
+    assert relations == expected
+
+
 @pytest.mark.parametrize("file_format", ["parquet", "csv"])
 def test_export_writes_every_interface_table(published: Path, tmp_path: Path,
                                              file_format: str) -> None:

@@ -13,7 +13,13 @@ import pytest
 
 from retain.dbt import DbtOutcome
 from retain.pipeline import ExitCode, run_pipeline
-from retain.publish import PUBLISHED_STORAGE_VERSION, build_path, publish, run_lock
+from retain.publish import (
+    PUBLISHED_STORAGE_VERSION,
+    build_path,
+    prune_snapshots,
+    publish,
+    run_lock,
+)
 from retain.settings import Settings
 from tests.python.conftest import FIXTURES
 
@@ -99,9 +105,11 @@ def test_a_run_publishes_a_file_duckdb_1_4_reads(
         [(tags,)] = con.execute("select tags from duckdb_databases() "
                                 "where database_name = 'retain'").fetchall()
         assert tags["storage_version"] == PUBLISHED_STORAGE_VERSION + "+"
-        # The view over raw still resolves under the published file's name.
-        assert con.execute("select count(*) from stg_customers").fetchone() == (3,)
+        # Readers get the mart; the staging view and raw data stay in the build file.
         assert con.execute("select count(*) from dim_customers").fetchone() == (3,)
+        relations = {name for (name,) in con.execute(
+            "select table_name from information_schema.tables").fetchall()}
+        assert relations == {"dim_customers", "meta"}
     assert not build_path(published).exists()
     assert not list(published.parent.glob(".build/snapshot/*"))
 
@@ -113,10 +121,66 @@ def test_publish_replaces_a_file_that_is_in_duckdb_2_format(tmp_path: Path) -> N
     with duckdb.connect(str(built)) as con:
         con.execute("create schema raw")
         con.execute("create table raw.customers as select 'c1' as customer_id")
+        con.execute("create table int_customers as select customer_id from raw.customers")
+        con.execute("create table dim_customers as select customer_id from int_customers")
+        con.execute("comment on table dim_customers is 'One row per customer.'")
+        con.execute("comment on column dim_customers.customer_id is 'The customer.'")
     assert _header_storage_version(built) == DUCKDB_2_STORAGE
 
-    publish(built, warehouse)
+    published = publish(built, warehouse, AS_OF, {})
 
+    assert published.tables == ["dim_customers"] and published.replaced_warehouse
     assert _header_storage_version(warehouse) == DUCKDB_1_4_STORAGE
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        assert con.execute("select customer_id from raw.customers").fetchall() == [("c1",)]
+        assert con.execute("select customer_id from dim_customers").fetchall() == [("c1",)]
+        assert con.execute("select table_schema || '.' || table_name "
+                           "from information_schema.tables").fetchall() == [("main.dim_customers",)]
+        # The dbt descriptions travel with the table.
+        assert con.execute("select comment from duckdb_tables() "
+                           "where table_name = 'dim_customers'").fetchall() == [
+            ("One row per customer.",)]
+        assert con.execute("select comment from duckdb_columns() "
+                           "where table_name = 'dim_customers'").fetchall() == [
+            ("The customer.",)]
+
+
+def _built_for(warehouse: Path, as_of: date) -> Path:
+    """A build file with a mart and the meta relation of a run as of a day."""
+    built = build_path(warehouse)
+    built.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(built)) as con:
+        con.execute("create table fct_mrr as select 'c1' as customer_id")
+        con.execute("create table meta as select 'as_of_date' as key, ? as value",
+                    [as_of.isoformat()])
+    return built
+
+
+def _as_of_of(path: Path) -> str:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return str(con.execute("select value from meta").fetchone()[0])
+
+
+def test_each_day_keeps_a_dated_snapshot_and_a_backfill_never_rewinds(tmp_path: Path) -> None:
+    warehouse = tmp_path / "retain.duckdb"
+    days = [date(2026, 11, 29), date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2),
+            date(2026, 12, 3)]
+    for day in days:
+        publish(_built_for(warehouse, day), warehouse, day, {})
+    backfilled = publish(_built_for(warehouse, date(2026, 11, 28)), warehouse,
+                         date(2026, 11, 28), {})
+
+    assert not backfilled.replaced_warehouse
+    assert _as_of_of(warehouse) == "2026-12-03", "readers keep the newest day"
+    snapshots = warehouse.parent / "snapshots"
+    for day in [date(2026, 11, 28), *days]:
+        assert _as_of_of(snapshots / f"retain_{day}.duckdb") == day.isoformat()
+    # The published file and today's snapshot are one file on disk (a hard link).
+    assert (snapshots / "retain_2026-12-03.duckdb").stat().st_ino == warehouse.stat().st_ino
+
+    removed = prune_snapshots(warehouse, kept_days=2)
+
+    assert sorted(path.name for path in snapshots.iterdir()) == [
+        "retain_2026-11-30.duckdb",  # a month end: kept whatever its age
+        "retain_2026-12-02.duckdb", "retain_2026-12-03.duckdb"]
+    assert len(removed) == 3
+    assert _header_storage_version(snapshots / "retain_2026-11-30.duckdb") == DUCKDB_1_4_STORAGE
