@@ -56,13 +56,14 @@ def dagster_env(dbt_target: Path, definitions: dg.Definitions,
             "DBT_TARGET_PATH": str(dbt_target)}
 
 
-def run_job(definitions: dg.Definitions, raw_dir: Path,
-            warehouse: Path) -> dg.ExecuteInProcessResult:
+def run_job(definitions: dg.Definitions, raw_dir: Path, warehouse: Path,
+            as_of: date = AS_OF) -> dg.ExecuteInProcessResult:
+    """One run of the job for the partition (as-of day) as_of."""
     config = {"raw_dir": str(raw_dir), "warehouse": str(warehouse),
               "report_dir": str(warehouse.parent / "validation")}
     return definitions.resolve_job_def("retain_pipeline").execute_in_process(
         run_config={"resources": {RESOURCE_KEY: {"config": config}}},
-        partition_key=AS_OF.isoformat(), instance=dg.DagsterInstance.ephemeral(),
+        partition_key=as_of.isoformat(), instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False)
 
 
@@ -92,6 +93,32 @@ def test_whole_graph_materialises_and_publishes(definitions: dg.Definitions,
                                       "where key = 'rows.raw.customers'")
     [(mrr_rows,)] = query(warehouse, "select count(*) from fct_mrr")
     assert customers == 14 and mrr_rows > 0
+
+
+def test_backfilling_a_past_day_keeps_its_snapshot_and_the_newest_day_published(
+        definitions: dg.Definitions, tmp_path: Path) -> None:
+    """A backfill runs one partition per day; each leaves a snapshot readable as of its
+    day, and the published warehouse stays at the newest day."""
+    warehouse = tmp_path / "retain.duckdb"
+    partitions = definitions.resolve_job_def("retain_pipeline").partitions_def
+    assert partitions is not None
+    keys = partitions.get_partition_keys(current_time=datetime(2024, 6, 16, 6, tzinfo=UTC))
+    assert keys[0] == "2024-01-01" and keys[-1] == AS_OF.isoformat()
+
+    for day in (AS_OF, date(2024, 5, 31)):  # today's run, then a backfill of a past day
+        assert run_job(definitions, FIXTURES / "revenue", warehouse, day).success
+
+    def as_of_of(path: Path) -> str:
+        [(value,)] = query(path, "select value from meta where key = 'as_of_date'")
+        return str(value)
+
+    assert as_of_of(warehouse) == AS_OF.isoformat()
+    snapshots = tmp_path / "snapshots"
+    assert as_of_of(snapshots / "retain_2024-05-31.duckdb") == "2024-05-31"
+    assert as_of_of(snapshots / f"retain_{AS_OF}.duckdb") == AS_OF.isoformat()
+    [(may_months,)] = query(snapshots / "retain_2024-05-31.duckdb",
+                            "select max(month) from metrics_revenue_monthly")
+    assert may_months == date(2024, 5, 1), "the backfilled snapshot stops at its own day"
 
 
 def test_failing_blocking_check_stops_dbt_and_publish(definitions: dg.Definitions,
