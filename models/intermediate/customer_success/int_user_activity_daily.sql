@@ -20,9 +20,7 @@ user_days as (
         cast(occurred_at as date) as date_day,
         count(*) as events,
         -- Active events follow var active_event_names (empty = every event).
-        sum(case when {{ is_active_event('event_name') }} then 1 else 0 end) as active_events,
-        min(occurred_at) as first_event_at,
-        max(occurred_at) as last_event_at
+        sum(case when {{ is_active_event('event_name') }} then 1 else 0 end) as active_events
     from stg_usage_events
     group by
         customer_id,
@@ -39,9 +37,7 @@ final as (
         cast(events as {{ dbt.type_bigint() }}) as events,
         cast(active_events as {{ dbt.type_bigint() }}) as active_events,
         -- Events without a user make no user active.
-        (user_id is not null and active_events > 0) as is_active,
-        cast(first_event_at as {{ dbt.type_timestamp() }}) as first_event_at,
-        cast(last_event_at as {{ dbt.type_timestamp() }}) as last_event_at
+        (user_id is not null and active_events > 0) as is_active
     from user_days
 )
 
