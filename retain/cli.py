@@ -13,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from retain import bench as bench_module
+from retain.export import ExportError, export_relations
+from retain.generate import generate_raw_data
+from retain.load import RawInputError, load_raw
+from retain.pipeline import ExitCode, load_step, run_pipeline, validate_step
 from retain.settings import (
     SETTINGS_FILE,
     SettingError,
@@ -22,6 +26,7 @@ from retain.settings import (
     resolved_settings,
     today_utc,
 )
+from retain.summary import summary_text
 
 
 def _stderr(message: str) -> None:
@@ -71,8 +76,6 @@ def _add_location_options(parser: argparse.ArgumentParser, warehouse: bool = Tru
 
 
 def _command_generate(args: argparse.Namespace) -> int:
-    from retain.generate import generate_raw_data
-
     out = args.out or resolved_settings().raw_dir
     started = time.perf_counter()
     rows = generate_raw_data(out, customers=args.customers, seed=args.seed,
@@ -86,8 +89,6 @@ def _command_generate(args: argparse.Namespace) -> int:
 
 
 def _command_load(args: argparse.Namespace) -> int:
-    from retain.load import RawInputError, load_raw
-
     settings = _settings(args)
     try:
         load_raw(settings.raw_dir, settings.warehouse, _stderr)
@@ -99,9 +100,6 @@ def _command_load(args: argparse.Namespace) -> int:
 
 def _command_validate(args: argparse.Namespace) -> int:
     """Load into a throwaway DuckDB file and validate: the published warehouse is never touched."""
-    from retain.load import RawInputError
-    from retain.pipeline import load_step, validate_step
-
     settings = _settings(args)
     run_id = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="retain-validate-") as scratch:
@@ -118,9 +116,6 @@ def _command_validate(args: argparse.Namespace) -> int:
 
 
 def _command_run(args: argparse.Namespace) -> int:
-    from retain.pipeline import ExitCode, run_pipeline
-    from retain.summary import summary_text
-
     settings = _settings(args)
     report = run_pipeline(settings)
     if report.exit_code != ExitCode.OK:
@@ -134,8 +129,6 @@ def _command_run(args: argparse.Namespace) -> int:
 
 
 def _command_export(args: argparse.Namespace) -> int:
-    from retain.export import ExportError, export_relations
-
     warehouse = _resolved(args.warehouse) or resolved_settings().warehouse
     try:
         rows = export_relations(warehouse, args.out.resolve(), args.format, _stderr)
