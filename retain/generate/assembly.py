@@ -8,7 +8,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from expectations.contract import INVOICE_STATUSES, LINE_TYPES, PRIORITIES
+from expectations.contract import (
+    INVOICE_STATUSES,
+    LINE_TYPES,
+    PRIORITIES,
+    SUBSCRIPTION_STATUSES,
+)
 from retain.generate.activity import (
     _available_users,
     _fade,
@@ -31,7 +36,6 @@ from retain.generate.catalogue import (
     EVENT_NAMES,
     NPS_COMMENTS,
     SEGMENTS,
-    SUB_STATUSES,
     TICKET_CATEGORIES,
     TICKET_CHANNELS,
     USD_PER_UNIT,
@@ -82,7 +86,8 @@ def _subscription_columns(subs: Frame, current: Frame, cust: Frame, plan_ids: np
     plan = _plan_index(current["offer"], subs["interval"], cust["currency"][subs["cust"]])
     return {"subscription_id": _ids("sub", np.arange(n), _width(n)),
             "customer_id": _ids("cus", subs["cust"], width),
-            "plan_id": _labels(plan, plan_ids), "status": _labels(subs["status"], SUB_STATUSES),
+            "plan_id": _labels(plan, plan_ids),
+            "status": _labels(subs["status"], SUBSCRIPTION_STATUSES),
             "quantity": _ints(current["qty"]), "created_at": _ts(subs["created"]),
             "trial_start": _ts(subs["trial_start"]), "trial_end": _ts(subs["trial_end"]),
             "started_at": _ts(subs["started"]), "canceled_at": _ts(subs["canceled"]),

@@ -74,9 +74,8 @@ NAME_SECOND = ("Labs", "Systems", "Analytics", "Works", "Logistics", "Health", "
 NAME_SUFFIX = ("", " Inc.", " Ltd", " GmbH", ", Inc.", " & Co", " LLC", " SAS")
 
 # Enumerations of the raw contract, encoded as their index in the contract's tuple.
-SUB_STATUSES = SUBSCRIPTION_STATUSES
 TRIALING, ACTIVE, PAST_DUE, UNPAID, PAUSED, CANCELED = (
-    SUB_STATUSES.index(status)
+    SUBSCRIPTION_STATUSES.index(status)
     for status in ("trialing", "active", "past_due", "unpaid", "paused", "canceled"))
 CANCEL_REASONS = ("too_expensive", "missing_features", "switched_competitor",
                   "no_longer_needed", "low_usage", "business_closed", "payment_failed",

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from expectations.contract import TABLES as CONTRACT_TABLES
-from expectations.contract import ColumnType
+from expectations.contract import TABLES_BY_NAME, ColumnType
 from retain.generate import generate_raw_data
 from retain.load import load_raw
 from retain.pipeline import validate_step
@@ -34,6 +34,10 @@ ARROW_TYPE_CHECKS: dict[ColumnType, Callable[[pa.DataType], bool]] = {
     "boolean": pa.types.is_boolean, "date": pa.types.is_date32,
     "timestamp": lambda kind: pa.types.is_timestamp(kind) and kind.tz == "UTC",
 }
+
+
+def _accepted(table: str, column: str) -> set[str]:
+    return set(TABLES_BY_NAME[table].column(column).accepted_values or ())
 
 
 def _read(folder: Path) -> dict[str, pd.DataFrame]:
@@ -154,27 +158,20 @@ def test_generated_data_passes_the_contract_validation(folder: Path, tmp_path: P
 def test_enums_and_ranges(raw: dict[str, pd.DataFrame]) -> None:
     plans, subs, inv, lines = (raw["plans"], raw["subscriptions"], raw["invoices"],
                                raw["invoice_line_items"])
-    assert set(plans["billing_interval"]) == {"month", "year"}
+    assert set(plans["billing_interval"]) == _accepted("plans", "billing_interval")
     assert set(plans["billing_interval_count"].astype(int)) == {1, 3}
     assert (plans["unit_amount"] >= 0).all() and (plans["unit_amount"] == 0).any()
     assert plans["product_id"].nunique() >= 2
     assert {"USD", "EUR", "GBP"} <= set(plans["currency"])
-    statuses = {"trialing", "active", "past_due", "unpaid", "paused", "canceled"}
-    assert set(subs["status"]) <= statuses and len(set(subs["status"])) >= 5
-    assert (subs["quantity"].astype(int) >= 0).all()
-    assert set(inv["status"]) <= {"draft", "open", "paid", "void", "uncollectible"}
-    assert len(set(inv["status"])) >= 4
-    assert set(lines["line_type"]) == {"subscription", "usage", "one_time", "credit"}
+    assert len(set(subs["status"])) >= 5 and len(set(inv["status"])) >= 4
+    assert set(lines["line_type"]) == _accepted("invoice_line_items", "line_type")
     assert set(lines["is_proration"]) == {"true", "false"}
     assert (lines["quantity"].dropna().astype(int) >= 0).all()
     for frame in (inv, lines):
         assert (frame["discount_amount"] >= 0).all() and (frame["tax_amount"] >= 0).all()
     tickets = raw["support_tickets"]
-    assert set(tickets["priority"]) == {"low", "normal", "high", "urgent"}
-    assert tickets["csat_score"].dropna().astype(int).between(1, 5).all()
-    assert raw["nps_responses"]["score"].astype(int).between(0, 10).all()
-    countries = raw["customers"]["country"].dropna()
-    assert countries.str.fullmatch(r"[A-Z]{2}").all()
+    assert set(tickets["priority"]) == _accepted("support_tickets", "priority")
+    assert raw["customers"]["country"].nunique() >= 5  # the code check above is not vacuous
 
 
 def test_invoice_arithmetic(raw: dict[str, pd.DataFrame]) -> None:
