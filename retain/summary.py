@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from retain.interface import INTERFACE_RELATIONS
-from retain.pipeline import RunReport
 from retain.settings import Settings
+
+if TYPE_CHECKING:  # the dashboard imports this module and needs no pipeline
+    from retain.pipeline import RunReport
 
 REVENUE_KPIS = (
     ("ending_mrr", "MRR", "money"), ("arr", "ARR", "money"),
@@ -26,8 +30,9 @@ REVENUE_KPIS = (
 COLUMN_WIDTH = 20
 
 
-def _formatted(value: object, kind: str) -> str:
-    if value is None:
+def formatted_value(value: object, kind: str) -> str:
+    """A KPI as a person reads it; NULL (None, or NaN from a dataframe) is `n/a`."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if kind == "money":
         return f"{Decimal(str(value)):,.2f}"
@@ -72,7 +77,7 @@ def revenue_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date,
                                    for row in rows)
     lines = ["revenue (reporting currency)", header]
     for index, (_, label, kind) in enumerate(REVENUE_KPIS, start=1):
-        lines.append(f"{label:<18}" + "".join(_formatted(row[index], kind).rjust(COLUMN_WIDTH)
+        lines.append(f"{label:<18}" + "".join(formatted_value(row[index], kind).rjust(COLUMN_WIDTH)
                                                for row in rows))
     if is_month_in_progress(rows[-1][0], as_of):
         lines.append(f"(the last column is a month in progress: its flows cover "
@@ -87,7 +92,7 @@ def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
         "from metrics_onboarding_cohorts where in_progress = 0 and completed + missed > 0 "
         "order by cohort_month desc limit 3").fetchall()
     for cohort, completed, missed, in_progress, rate in onboarding[::-1]:
-        lines.append(f"  onboarding {cohort:%Y-%m}: {_formatted(rate, 'percent')} completed "
+        lines.append(f"  onboarding {cohort:%Y-%m}: {formatted_value(rate, 'percent')} completed "
                      f"({completed} completed, {missed} missed, {in_progress} in progress)")
     # The last complete month, after the month in progress (marked) if it has responses.
     nps_months = con.execute("select month, responses, nps from metrics_nps_monthly "
@@ -101,7 +106,7 @@ def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
                            "count(*) filter (where risk_band = 'critical') "
                            "from rpt_churn_risk_worklist").fetchone()
     if worklist:
-        at_risk = _formatted(worklist[1] or 0, "money")
+        at_risk = formatted_value(worklist[1] or 0, "money")
         lines.append(f"  churn-risk worklist at {as_of}: {worklist[0]:,} customers "
                      f"({worklist[2]:,} critical), MRR at risk {at_risk}")
     return lines

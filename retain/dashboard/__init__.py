@@ -1,0 +1,1 @@
+"""The Retain dashboard (Streamlit, `make dashboard`) and the static report (`retain report`)."""

@@ -1,0 +1,31 @@
+"""The churn-risk worklist: filter, assign an owner, export."""
+
+import streamlit as st
+
+from retain.dashboard import data
+from retain.dashboard.common import header, load
+from retain.summary import formatted_value
+
+as_of = header("Churn-risk worklist")
+left, right = st.columns(2)
+all_segments = load(data.segments)
+segments = left.multiselect("Segment", all_segments, default=all_segments, key="segments")
+bands = right.multiselect("Risk band", list(data.RISK_BANDS), default=list(data.RISK_BANDS),
+                          key="risk_bands")
+worklist = load(data.churn_risk_worklist, tuple(segments), tuple(bands))
+customers, at_risk = load(data.churn_risk_totals, tuple(segments), tuple(bands))
+tiles = st.columns(2)
+tiles[0].metric("Customers at risk", formatted_value(customers, "count"))
+tiles[1].metric("MRR at risk", formatted_value(at_risk, "money"))
+st.caption("Paying customers in band at_risk or critical at the as-of date, most MRR first; "
+           "risk_signals are the reasons. The raw data has no account owner: assign one "
+           "here for the export (it is not stored in the warehouse).")
+edited = st.data_editor(
+    worklist.assign(owner="", next_step=""), hide_index=True, key="worklist",
+    disabled=list(worklist.columns),
+    column_config={"mrr_at_risk": st.column_config.NumberColumn(format="%.2f"),
+                   "owner": st.column_config.TextColumn(help="who acts on this customer"),
+                   "next_step": st.column_config.TextColumn(help="what they will do")})
+st.download_button("Download CSV", edited.to_csv(index=False),
+                   file_name=f"churn-risk-worklist-{as_of}.csv", mime="text/csv",
+                   key="download")
