@@ -80,3 +80,16 @@ docs: install ## build the dbt docs site (target/docs/index.html, static_index.h
 glossary: install ## regenerate README.md's metric glossary from the dbt docs (retain/glossary.py)
 	$(BIN)/dbt parse --quiet
 	$(BIN)/python -m retain.glossary --write README.md
+
+.PHONY: dashboard dashboard-screenshots
+
+DASHBOARD_PORT ?= 8501
+SCREENSHOT_DIR ?= docs/dashboard
+
+dashboard: install ## serve the dashboard over the published warehouse on 127.0.0.1:8501 (DASHBOARD_PORT)
+	$(BIN)/streamlit run retain/dashboard/app.py --server.address 127.0.0.1 \
+		--server.port $(DASHBOARD_PORT) --server.headless true --browser.gatherUsageStats false
+
+dashboard-screenshots: install ## screenshot every dashboard page over the published warehouse into docs/dashboard
+	$(BIN)/python -m retain.dashboard.browser $${RETAIN_DUCKDB_PATH:-warehouse/retain.duckdb} \
+		$(SCREENSHOT_DIR)

@@ -140,6 +140,21 @@ def _command_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_report(args: argparse.Namespace) -> int:
+    # Imported here: altair and vl-convert load only for this command.
+    from retain.dashboard.data import WarehouseError
+    from retain.dashboard.report import write_report
+
+    warehouse = _resolved(args.warehouse) or resolved_settings().warehouse
+    try:
+        out = write_report(warehouse, args.out.resolve())
+    except WarehouseError as error:
+        _stderr(f"error: {error}")
+        return 2
+    print(f"wrote {out} from {warehouse}")
+    return 0
+
+
 def _add_metric_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                         help="compute the warehouse as of the end of this day (dbt var "
@@ -209,6 +224,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="published DuckDB file (env RETAIN_DUCKDB_PATH; "
                              "default warehouse/retain.duckdb)")
     export.set_defaults(handler=_command_export)
+
+    report = commands.add_parser(
+        "report", help="write the dashboard's headline pages as one static HTML file",
+        description="Write revenue, cohorts, customer success and the churn-risk worklist of "
+                    "the published snapshot as one self-contained HTML file (charts inlined "
+                    "as SVG, no network), for email or readers without the dashboard.")
+    report.add_argument("--out", type=Path, default=Path("retain-report.html"), metavar="FILE",
+                        help="HTML file to write (default retain-report.html)")
+    report.add_argument("--warehouse", type=Path, default=None, metavar="FILE",
+                        help="published DuckDB file (env RETAIN_DUCKDB_PATH; "
+                             "default warehouse/retain.duckdb)")
+    report.set_defaults(handler=_command_report)
 
     bench = commands.add_parser(
         "bench", help="time every stage at 10,000 and 100,000 customers against the scan floor",
