@@ -53,6 +53,8 @@ def header(title: str) -> date:
 def kpi_tiles(row: pd.Series, tiles: Sequence[tuple[str, str, str]]) -> None:
     """One st.metric per (column, label, kind) whose column the row has."""
     shown = [tile for tile in tiles if tile[0] in row.index]
+    if not shown:
+        return
     for column, (name, label, kind) in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(label, formatted_value(row[name], kind))
 

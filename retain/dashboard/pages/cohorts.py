@@ -6,7 +6,7 @@ from retain.dashboard import charts, data
 from retain.dashboard.common import chart, header, load, table
 
 header("Cohorts")
-shown = st.slider("Newest cohorts shown", min_value=3, max_value=60, value=24, key="cohorts")
+shown = st.slider("Newest cohorts shown", min_value=1, max_value=60, value=24, key="cohorts")
 cohorts = load(data.cohort_retention, shown)
 if cohorts.empty:
     st.info("No paying customers in this snapshot yet.")
