@@ -227,9 +227,9 @@ def test_customer_page(run_page: RunPage, warehouse: Path) -> None:
         "Health score": formatted_value(profile["health_score"], "ratio")}
     health = data.query_frame(warehouse, "select health_score, risk_band, risk_signals "
                                          "from fct_customer_health where customer_id = 'c1' "
-                                         "order by month")
-    shown = app.dataframe[0].value
-    assert list(shown["label"]) == ["2024-02", "2024-03", "2024-04 (to 15 Apr)"]
+                                         "order by month desc")
+    shown = app.dataframe[0].value.reset_index(drop=True)
+    assert list(shown["label"]) == ["2024-04 (to 15 Apr)", "2024-03", "2024-02"]
     pd.testing.assert_frame_equal(shown[["health_score", "risk_band", "risk_signals"]], health)
     history = data.query_frame(warehouse, "select mrr from fct_mrr where customer_id = 'c1' "
                                           "order by month")

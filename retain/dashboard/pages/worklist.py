@@ -23,6 +23,8 @@ st.caption("Paying customers in band at_risk or critical at the as-of date, most
 edited = st.data_editor(
     worklist.assign(owner="", next_step=""), hide_index=True, key="worklist",
     disabled=list(worklist.columns),
+    # The owner fields before the long list of signals, so they are in view.
+    column_order=[*worklist.columns[:7], "owner", "next_step", *worklist.columns[7:]],
     column_config={"mrr_at_risk": st.column_config.NumberColumn(format="%.2f"),
                    "owner": st.column_config.TextColumn(help="who acts on this customer"),
                    "next_step": st.column_config.TextColumn(help="what they will do")})
