@@ -30,17 +30,24 @@ def bridge_chart(steps: pd.DataFrame, title: str) -> alt.LayerChart:
     ).transform_calculate(
         bar_start="datum.is_total ? 0 : datum.running - datum.amount",
         bar_end="datum.is_total ? datum.amount : datum.running",
+        bar_top="max(datum.bar_start, datum.bar_end)",
         kind=f"datum.is_total ? '{TOTAL}' : (datum.amount < 0 ? '{DECREASE}' : '{INCREASE}')",
     )
     x = alt.X("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelAngle=0))
-    # Not from zero: movements are a few percent of MRR; the totals are clipped bars.
+    # The axis spans the running totals, not zero: movements are a few percent of MRR,
+    # so the totals are drawn as clipped bars.
+    levels = steps.loc[~steps["is_total"], "amount"].cumsum() + steps["amount"].iloc[0]
+    low = min(levels.min(), *steps.loc[steps["is_total"], "amount"])
+    high = max(levels.max(), *steps.loc[steps["is_total"], "amount"])
+    margin = (high - low) * 0.25 or abs(high) * 0.1 or 1
     bars = base.mark_bar(clip=True).encode(
         x=x, y=alt.Y("bar_start:Q", title="MRR", axis=alt.Axis(format=MONEY),
-                     scale=alt.Scale(zero=False)),
+                     scale=alt.Scale(domain=[max(low - margin, 0) if low >= 0 else low - margin,
+                                             high + margin])),
         y2="bar_end:Q", color=alt.Color("kind:N", scale=None),
         tooltip=[alt.Tooltip("step:N"), alt.Tooltip("amount:Q", format=",.2f")])
     labels = base.mark_text(dy=-8).encode(
-        x=x, y=alt.Y("bar_end:Q"), text=alt.Text("amount:Q", format=MONEY))
+        x=x, y=alt.Y("bar_top:Q"), text=alt.Text("amount:Q", format=MONEY))
     return alt.layer(bars, labels)
 
 
