@@ -51,10 +51,13 @@ test: install lint ## the full test suite: lint, then pytest (dbt against fixtur
 clean: ## remove build output (keeps .venv)
 	rm -rf target logs warehouse/.build
 
-.PHONY: bench
+.PHONY: bench daily-check
 
-bench: install ## benchmark 10k and 100k customers (BENCH_TIERS=10000,100000,1000000) -> bench/results.md
+bench: install ## benchmark full and daily incremental runs at 10k and 100k customers (BENCH_TIERS=10000,100000,1000000) -> bench/results.md
 	$(BIN)/retain bench
+
+daily-check: install ## three daily incremental runs on the 2k sample, each equal to a full rebuild (every interface table)
+	$(BIN)/python -m retain.daily_check
 
 .PHONY: dagster
 

@@ -12,7 +12,7 @@ offending value, with how many raw rows it stands for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from expectations.contract import (
     RAW_SCHEMA,
@@ -59,6 +59,17 @@ def quote(identifier: str) -> str:
 
 def relation(table: str) -> str:
     return f"{RAW_SCHEMA}.{quote(table)}"
+
+
+def appended_rows(table: Table, appended_from: datetime | None,
+                  timestamp_sql: str | None = None) -> str | None:
+    """SQL selecting the rows an incremental load writes into an appended table: those
+    from appended_from on, and any without the timestamp (timestamp_sql: how to read
+    it, by default its column); None: every row."""
+    if appended_from is None or table.appended_on is None:
+        return None
+    column = timestamp_sql or quote(table.appended_on)
+    return f"({column} >= timestamp '{appended_from:%Y-%m-%d %H:%M:%S}' or {column} is null)"
 
 
 def _column(table: str, name: str) -> Column:

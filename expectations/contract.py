@@ -155,6 +155,9 @@ class Table:
     unique_together: tuple[str, ...] = field(default_factory=tuple)
     row_rules: tuple[RowRule, ...] = ()
     table_rules: tuple[TableRule, ...] = ()
+    # The timestamp new rows arrive in order of: an incremental run loads and
+    # validates only the rows from its first recomputed day on.
+    appended_on: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -297,6 +300,7 @@ TABLES: tuple[Table, ...] = (
         ),
         optional=True,
         table_rules=(VolumeDrop("occurred_at", "day"),),
+        appended_on="occurred_at",
     ),
     Table(
         "support_tickets", "Optional. One row per support ticket.",

@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from expectations.contract import RAW_SCHEMA, TABLES
 from orchestration.resources import RetainRun, environment, retried_when_locked
 from retain.dbt import build_arguments
+from retain.incremental import run_plan
 from retain.load import RawInputError
 from retain.pipeline import load_step, publish_step
 from retain.publish import PUBLISHED_STORAGE_VERSION, build_path
@@ -41,7 +42,8 @@ def build_raw_tables(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition
     )
     def raw_tables(context: dg.AssetExecutionContext, retain: RetainRun) -> Iterator[
             dg.MaterializeResult]:
-        """Load every raw file into a fresh build file, as `retain run` does first.
+        """Load every raw file, as `retain run` does first: into a fresh build file, or
+        (an incremental run) into the kept one, usage events from the first recomputed day.
 
         One step for all tables: the loader writes them through one DuckDB
         connection. Input that breaks the contract fails the step; it is not retried.
@@ -91,7 +93,8 @@ def build_dbt_assets(project: DbtProject,
                                          "materialise the raw tables first",
                              allow_retries=False)
         with environment(RETAIN_DUCKDB_PATH=str(built)), retried_when_locked(built):
-            yield from dbt.cli(build_arguments(settings), context=context).stream()
+            yield from dbt.cli(build_arguments(settings, run_plan(settings)),
+                               context=context).stream()
 
     return retain_dbt
 

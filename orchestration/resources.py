@@ -100,6 +100,10 @@ class RetainRun(dg.ConfigurableResource):
         default=None, description="YYYY-MM-DD for a run without a partition: compute the "
                                   "warehouse as of the end of this day (default: today, UTC). "
                                   "A partitioned run uses its partition's day.")
+    full_refresh: bool = Field(
+        default=False, description="Rebuild everything from the raw files instead of "
+                                   "continuing the last run's build file (as `retain run "
+                                   "--full-refresh`).")
     settings: dict[str, str] = Field(
         default_factory=dict, description="Metric settings of metrics.md as text, e.g. "
                                           "{mrr_change_threshold: '0'}, checked as "
@@ -117,6 +121,6 @@ class RetainRun(dg.ConfigurableResource):
                  else date.fromisoformat(self.as_of_date) if self.as_of_date else None)
         return resolved_settings(raw_dir=self.raw_dir, warehouse=self.warehouse,
                                  report_dir=self.report_dir, as_of=as_of,
-                                 overrides=self.settings)
+                                 overrides=self.settings, full_refresh=self.full_refresh)
 
 

@@ -1,5 +1,5 @@
-"""When the pipeline runs: one job over daily as-of partitions, a daily schedule and a
-sensor on the raw folder.
+"""When the pipeline runs: a job over daily as-of partitions (incremental when it can,
+and its full-rebuild twin), a daily schedule and a sensor on the raw folder.
 
 A partition is an as-of day: its run computes the warehouse as of the end
 of that day. Both triggers ask for the last complete day, and a range of
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from orchestration.resources import last_complete_day
+from orchestration.resources import RESOURCE_KEY, last_complete_day
 from retain.load import RawInputError, raw_files
 from retain.settings import resolved_settings
 
@@ -34,11 +34,23 @@ def as_of_partitions(start: str = DEFAULT_PARTITIONS_START) -> dg.DailyPartition
 
 
 def pipeline_job(partitions: dg.PartitionsDefinition) -> UnresolvedAssetJobDefinition:
+    """The daily job: incremental when the last run's build file can be continued."""
     return dg.define_asset_job(
         "retain_pipeline", selection=dg.AssetSelection.all(), partitions_def=partitions,
         tags={"retain/warehouse": "build"},  # queued one at a time (orchestration/dagster.yaml)
         description="`retain run` as assets for one as-of day (the partition): load the raw "
-                    "files, check them against the contract, dbt build, publish.")
+                    "files, check them against the contract, dbt build, publish. Continues "
+                    "the last run's build file when it can (recent days only).")
+
+
+def full_rebuild_job(partitions: dg.PartitionsDefinition) -> UnresolvedAssetJobDefinition:
+    """The same assets with full_refresh set: everything rebuilt from the raw files."""
+    return dg.define_asset_job(
+        "retain_full_rebuild", selection=dg.AssetSelection.all(), partitions_def=partitions,
+        tags={"retain/warehouse": "build"},
+        config={"resources": {RESOURCE_KEY: {"config": {"full_refresh": True}}}},
+        description="`retain run --full-refresh` as assets: rebuild every table from the raw "
+                    "files (after a change to past rows outside the lookback).")
 
 
 def _tags(as_of: str) -> dict[str, str]:

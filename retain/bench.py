@@ -3,8 +3,10 @@
 For each tier (number of customers) it generates raw data once (Parquet, cached
 by size and seed), measures the *floor* (one pass reading every raw file, best
 of 3, in this process), then runs the pipeline's own steps one by one on a
-fresh warehouse and records each stage's wall time and the peak memory (RSS)
-of this process and its children (dbt runs as a child). Results go to
+fresh warehouse (a full run as of the day before the as-of date), then the
+daily incremental run of the as-of date that continues it, and records each
+stage's wall time and the peak memory (RSS) of this process and its children
+(dbt runs as a child). Results go to
 bench/results.md (newest run on top) and bench/scaling.png.
 Targets are ratios within one run, because these machines are noisy.
 """
@@ -22,15 +24,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
 import psutil
 
+from retain.daily_check import write_daily_drop
 from retain.generate import generate_raw_data
+from retain.incremental import run_plan
 from retain.interface import INTERFACE_RELATIONS
 from retain.load import raw_files
 from retain.pipeline import build_step, load_step, publish_step, validate_step
@@ -49,6 +53,7 @@ GIB = 1024 ** 3
 RUN_FLOOR_TARGET = 30
 BUILD_FLOOR_TARGET = 15
 GROWTH_TARGET = 10
+INCREMENTAL_TARGET = 1 / 5  # the daily run against the full one (incremental issue)
 MEMORY_HEADROOM = GIB
 
 
@@ -69,13 +74,24 @@ class TierResult:
     floor_seconds: float
     raw_rows: dict[str, int]
     stages: list[Stage] = field(default_factory=list)
+    incremental_stages: list[Stage] = field(default_factory=list)
     interface_rows: dict[str, int] = field(default_factory=dict)
     slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
+    incremental_slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
     memory_limit: str = ""
 
     @property
     def run_seconds(self) -> float:
         return sum(stage.seconds for stage in self.stages)
+
+    @property
+    def incremental_seconds(self) -> float:
+        return sum(stage.seconds for stage in self.incremental_stages)
+
+    @property
+    def incremental_ratio(self) -> float:
+        """The daily incremental run's time as a share of the full run's."""
+        return self.incremental_seconds / self.run_seconds
 
     @property
     def peak_rss(self) -> int:
@@ -160,38 +176,57 @@ def _interface_rows(warehouse: Path) -> dict[str, int]:
 
 
 def run_tier(customers: int, seed: int, as_of: date, work_dir: Path) -> TierResult:
-    """Generate (or reuse), measure the floor, then run and time every pipeline step."""
+    """Generate (or reuse) and measure the floor; then time every pipeline step of a full
+    run as of the day before as_of, and of the daily incremental run of as_of that
+    continues it (raw folders as known on each day, retain.daily_check)."""
     raw = raw_data(customers, seed, as_of)
     _progress(f"{customers:,} customers: floor (one pass over the raw files, best of 3)")
     result = TierResult(customers, floor_seconds(raw), raw_rows={})
     _progress(f"{customers:,} customers: floor {result.floor_seconds:.2f}s")
     warehouse = work_dir / f"{customers}" / "retain.duckdb"
     shutil.rmtree(warehouse.parent, ignore_errors=True)
-    settings = Settings(raw_dir=raw, warehouse=warehouse, as_of=as_of)
+    drop = work_dir / f"{customers}_raw"
+    settings = Settings(raw_dir=drop, warehouse=warehouse, as_of=as_of - timedelta(days=1))
     result.memory_limit = os.environ.get("RETAIN_DUCKDB_MEMORY_LIMIT", "")
-    run_id = f"bench-{customers}"
+    write_daily_drop(raw, drop, settings.as_of)
+    result.stages, rows, result.slowest_nodes = _timed_run(settings, "full")
+    result.raw_rows = rows
+    write_daily_drop(raw, drop, as_of)
+    result.incremental_stages, _, result.incremental_slowest_nodes = _timed_run(
+        replace(settings, as_of=as_of), "incremental")
+    result.interface_rows = _interface_rows(warehouse)
+    return result
+
+
+def _timed_run(settings: Settings, label: str) -> tuple[list[Stage], dict[str, int],
+                                                          list[tuple[str, float]]]:
+    """Run every pipeline step, timing each and sampling peak memory; the stages, the raw
+    rows and the slowest dbt nodes."""
+    run_id = f"bench-{label}"
     steps: dict[str, Callable[[], object]] = {
         "load": lambda: load_step(settings, run_id, lambda _: None),
         "validate": lambda: validate_step(settings, run_id, lambda _: None),
         "dbt build": lambda: build_step(settings, lambda _: None),
         "publish": lambda: publish_step(settings, run_id, lambda _: None),
     }
+    stages, rows, slowest = [], {}, []
+    if label == "incremental" and not run_plan(settings).incremental:
+        raise SystemExit(f"bench: the daily run is not incremental: {run_plan(settings).reason}")
     for name, step in steps.items():
-        _progress(f"{customers:,} customers: {name} ...")
+        _progress(f"{settings.raw_dir.name}: {label} {name} as of {settings.as_of} ...")
         with peak_rss_sampler() as peak:
             started = time.perf_counter()
             outcome = step()
             seconds = time.perf_counter() - started
         _check(name, outcome)
         if name == "load":
-            result.raw_rows = dict(outcome)  # type: ignore[call-overload]
-        result.stages.append(Stage(name, seconds, peak()))
-        _progress(f"{customers:,} customers: {name} {seconds:.1f}s, "
+            rows = dict(outcome)  # type: ignore[call-overload]
+        stages.append(Stage(name, seconds, peak()))
+        _progress(f"{settings.raw_dir.name}: {label} {name} {seconds:.1f}s, "
                   f"peak RSS {peak() / GIB:.2f} GiB")
         if name == "dbt build":
-            result.slowest_nodes = _slowest_nodes()
-    result.interface_rows = _interface_rows(warehouse)
-    return result
+            slowest = _slowest_nodes()
+    return stages, rows, slowest
 
 
 def _check(stage: str, outcome: object) -> None:
@@ -225,6 +260,11 @@ def targets_lines(results: list[TierResult]) -> list[str]:
         lines.append(f"- dbt build at 100,000 customers: {build_ratio:.1f}x the floor "
                      f"(target <= {BUILD_FLOOR_TARGET}x): "
                      f"{_mark(build_ratio <= BUILD_FLOOR_TARGET)}")
+    if 100_000 in by_size:
+        ratio = by_size[100_000].incremental_ratio
+        lines.append(f"- daily incremental run at 100,000 customers: {ratio:.2f} of the full "
+                     f"run's time (target <= {INCREMENTAL_TARGET:.2f}): "
+                     f"{_mark(ratio <= INCREMENTAL_TARGET)}")
     if {10_000, 100_000} <= by_size.keys():
         growth = by_size[100_000].run_seconds / by_size[10_000].run_seconds
         lines.append(f"- time from 10,000 to 100,000 customers grows {growth:.1f}x "
@@ -270,21 +310,31 @@ def results_section(results: list[TierResult], as_of: date, seed: int) -> str:
                   f"{result.floor_seconds:.2f} s", "",
                   "| run | stage | seconds | x floor | peak RSS (GiB) |",
                   "|---|---|---:|---:|---:|"]
-        for stage in result.stages:
-            lines.append(f"| full | {stage.name} | {stage.seconds:.1f} | "
-                         f"{stage.seconds / result.floor_seconds:.1f} | "
-                         f"{stage.peak_rss / GIB:.2f} |")
-        lines.append(f"| full | **total** | **{result.run_seconds:.1f}** | "
-                     f"**{result.run_seconds / result.floor_seconds:.1f}** | "
-                     f"{result.peak_rss / GIB:.2f} |")
+        for label, stages in (("full", result.stages),
+                              ("incremental", result.incremental_stages)):
+            for stage in stages:
+                lines.append(f"| {label} | {stage.name} | {stage.seconds:.1f} | "
+                             f"{stage.seconds / result.floor_seconds:.1f} | "
+                             f"{stage.peak_rss / GIB:.2f} |")
+            total = sum(stage.seconds for stage in stages)
+            lines.append(f"| {label} | **total** | **{total:.1f}** | "
+                         f"**{total / result.floor_seconds:.1f}** | "
+                         f"{max(stage.peak_rss for stage in stages) / GIB:.2f} |")
+        lines += ["", f"Daily incremental run / full run: **{result.incremental_ratio:.2f}** "
+                      f"(full run as of the day before, from that day's raw folder; the "
+                      f"incremental run continues it with the next day's)."]
         lines += ["", "Raw rows: " + ", ".join(f"{name} {rows:,}"
                                                 for name, rows in result.raw_rows.items()),
                   "", "Interface rows: " + ", ".join(f"{name} {rows:,}" for name, rows
                                                     in result.interface_rows.items()),
-                  "", "Ten slowest dbt nodes: " + ", ".join(
-                      f"{node.split('.')[-1]} {seconds:.1f}s"
-                      for node, seconds in result.slowest_nodes), ""]
+                  "", "Ten slowest dbt nodes (full): " + _nodes(result.slowest_nodes),
+                  "", "Ten slowest dbt nodes (incremental): "
+                  + _nodes(result.incremental_slowest_nodes), ""]
     return "\n".join(lines)
+
+
+def _nodes(timed: list[tuple[str, float]]) -> str:
+    return ", ".join(f"{node.split('.')[-1]} {seconds:.1f}s" for node, seconds in timed)
 
 
 def write_results(section: str, results_file: Path) -> None:
@@ -310,6 +360,8 @@ def write_scaling_plot(results: list[TierResult], path: Path) -> None:
                   label=stage)
     axes.plot(customers, [result.run_seconds for result in results], marker="o",
               linewidth=2.5, label="run (total)")
+    axes.plot(customers, [result.incremental_seconds for result in results], marker="o",
+              linewidth=2.5, label="daily incremental run (total)")
     axes.plot(customers, [result.floor_seconds for result in results], marker="o",
               linestyle="--", color="black", label="floor (one scan)")
     axes.set_xscale("log")

@@ -57,7 +57,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return resolved_settings(
         raw_dir=_resolved(args.raw), warehouse=_resolved(getattr(args, "warehouse", None)),
         as_of=getattr(args, "as_of", None), report_dir=_resolved(args.report_dir),
-        overrides=dict(getattr(args, "var", None) or []), settings_file=_resolved(args.settings))
+        overrides=dict(getattr(args, "var", None) or []), settings_file=_resolved(args.settings),
+        full_refresh=getattr(args, "full_refresh", False),
+        lookback_days=getattr(args, "lookback_days", None))
 
 
 def _add_location_options(parser: argparse.ArgumentParser, warehouse: bool = True) -> None:
@@ -205,11 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_command_validate)
 
     run = commands.add_parser("run", help="load, build, test and publish the warehouse",
-                              description="Load raw files, validate them, run dbt build into "
-                                          "a new file and publish it atomically when every "
-                                          "step passed.")
+                              description="Load raw files, validate them, run dbt build and "
+                                          "publish atomically when every step passed. A run "
+                                          "continues the last one when it can: it loads the "
+                                          "recent usage events only and recomputes the recent "
+                                          "days of the event-sized models.")
     _add_location_options(run)
     _add_metric_options(run)
+    run.add_argument("--full-refresh", action="store_true",
+                     help="rebuild every table from the raw files instead of continuing the "
+                          "last run (needed after a change to rows older than the lookback)")
+    run.add_argument("--lookback-days", type=int, default=None, metavar="N",
+                     help="an incremental run recomputes from N days before the last processed "
+                          "day, for late events (env RETAIN_LOOKBACK_DAYS, retain.toml; "
+                          "default 3)")
     run.set_defaults(handler=_command_run)
     export = commands.add_parser(
         "export", help="write the interface tables of the published warehouse as files",

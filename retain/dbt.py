@@ -12,11 +12,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retain.incremental import RunPlan
 from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT, Settings, duckdb_config
 
 # What a scheduled or `retain run` build executes: models, seeds and data
@@ -32,14 +33,16 @@ class DbtOutcome:
     seconds: float = 0.0
 
 
-def dbt_arguments(command: Sequence[str], settings: Settings) -> list[str]:
-    """A dbt command with --vars: the as_of date and every metric setting of the run."""
-    return [*command, "--vars", json.dumps(settings.dbt_vars())]
+def dbt_arguments(command: Sequence[str], settings: Settings,
+                  run_vars: Mapping[str, str] | None = None) -> list[str]:
+    """A dbt command with --vars: the as_of date, every metric setting of the run, and
+    run_vars (an incremental run's processed_through)."""
+    return [*command, "--vars", json.dumps({**settings.dbt_vars(), **(run_vars or {})})]
 
 
-def build_arguments(settings: Settings) -> list[str]:
+def build_arguments(settings: Settings, plan: RunPlan) -> list[str]:
     """The production build of a run, as `retain run` and the Dagster assets start it."""
-    return dbt_arguments(PRODUCTION_BUILD, settings)
+    return dbt_arguments(PRODUCTION_BUILD, settings, plan.dbt_vars())
 
 
 def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from expectations.aggregates import appended_rows
 from expectations.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES, Column, Table
 
 
@@ -145,8 +147,9 @@ def _first_line(error: Exception) -> str:
 
 
 def _check_typing(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
-                  checks: list[tuple[Column, str, str]]) -> None:
-    """Raise on the first column holding a value that cannot be typed."""
+                  checks: list[tuple[Column, str, str]], where: str | None = None) -> None:
+    """Raise on the first column holding a value that cannot be typed (in the rows
+    matching where, when given)."""
     if not checks:
         return
     selects = []
@@ -155,7 +158,8 @@ def _check_typing(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         selects.append(f"count(*) filter (where {bad})")
         selects.append(f"min({text_sql}) filter (where {bad})")
     try:
-        row = con.execute(f"select {', '.join(selects)} from {_reader_sql(raw_file)}").fetchone()
+        row = con.execute(f"select {', '.join(selects)} from {_reader_sql(raw_file)}"
+                          + (f" where {where}" if where else "")).fetchone()
     except duckdb.Error as error:
         raise RawInputError(raw_file.path, f"cannot be read: {_first_line(error)}") from error
     assert row is not None
@@ -172,7 +176,21 @@ def _empty_table_sql(table: Table) -> str:
     return f"select {columns} where false"
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> int:
+def _appending(con: duckdb.DuckDBPyConnection, table: Table,
+               appended_from: datetime | None) -> bool:
+    """Whether this load replaces only the recent rows of an appended table that an
+    earlier load wrote."""
+    if appended_rows(table, appended_from) is None:
+        return False
+    found = con.execute("select count(*) from duckdb_tables() where schema_name = ? and "
+                        "table_name = ?", [RAW_SCHEMA, table.name]).fetchone()
+    return bool(found and found[0])
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
+                appended_from: datetime | None) -> int:
+    """Load one file; rows loaded. An appended table already loaded gets only its rows
+    from appended_from on (the older ones stay), typed and checked the same way."""
     table = raw_file.table
     target = f"{RAW_SCHEMA}.{_quote(table.name)}"
     if raw_file.path is None:
@@ -185,33 +203,51 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile) -> int:
     if missing:
         raise RawInputError(raw_file.path, "listed column(s) missing from the header: "
                             + ", ".join(missing), column=missing[0])
-    selects, checks = [], []
+    selects, checks, typed_columns = [], [], {}
     for column in table.columns:
         actual, source_type = source_columns[column.name]
         column_sql = _quote(actual)
-        typed = _typed_expression(column, column_sql, source_type)
+        typed = typed_columns[column.name] = _typed_expression(column, column_sql, source_type)
         loaded = f"coalesce({typed}, 0)" if column.empty_means_zero else typed
         selects.append(f"{loaded} as {_quote(column.name)}")
         if column.type != "string" and typed != column_sql:
             checks.append((column, _text_expression(column_sql, source_type), typed))
-    _check_typing(con, raw_file, checks)
+    appending = _appending(con, table, appended_from)
+    # Over the typed timestamp: an unreadable one is NULL, so its row is
+    # checked (and reported), never skipped.
+    recent = (appended_rows(table, appended_from, typed_columns[str(table.appended_on)])
+              if appending else None)
+    _check_typing(con, raw_file, checks, recent)
+    source = (f"select {', '.join(selects)} from {_reader_sql(raw_file)}"
+              + (f" where {recent}" if recent else ""))
     try:
-        con.execute(f"create or replace table {target} as select {', '.join(selects)} "
-                    f"from {_reader_sql(raw_file)}")
+        if appending:
+            con.execute(f"delete from {target} where {appended_rows(table, appended_from)}")
+            loaded_rows = con.execute(f"insert into {target} {source}").fetchone()
+        else:
+            con.execute(f"create or replace table {target} as {source}")
+            loaded_rows = con.execute(f"select count(*) from {target}").fetchone()
     except duckdb.Error as error:
         raise RawInputError(raw_file.path, f"cannot be loaded: {_first_line(error)}") from error
-    result = con.execute(f"select count(*) from {target}").fetchone()
-    assert result is not None
-    return int(result[0])
+    assert loaded_rows is not None
+    return int(loaded_rows[0])
+
+
+def _table_rows(con: duckdb.DuckDBPyConnection, table: Table) -> int:
+    result = con.execute(f"select count(*) from {RAW_SCHEMA}.{_quote(table.name)}").fetchone()
+    return int(result[0]) if result else 0
 
 
 def load_raw(raw_dir: Path, warehouse: Path,
              progress: Callable[[str], None] = lambda _: None,
-             config: dict[str, str] | None = None) -> dict[str, int]:
+             config: dict[str, str] | None = None,
+             appended_from: datetime | None = None) -> dict[str, int]:
     """Load every contract table of raw_dir into warehouse; return rows per table.
 
     config: DuckDB settings (memory limit, spill folder); big loads never need
-    the insertion order, which costs memory and time."""
+    the insertion order, which costs memory and time. appended_from: an
+    incremental run's first recomputed moment; a table new rows are appended to
+    (usage_events) then keeps its older rows and loads only the later ones."""
     files = raw_files(raw_dir)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
@@ -221,8 +257,11 @@ def load_raw(raw_dir: Path, warehouse: Path,
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
         for raw_file in files:
             started = time.perf_counter()
-            rows[raw_file.table.name] = _load_table(con, raw_file)
+            loaded = _load_table(con, raw_file, appended_from)
+            rows[raw_file.table.name] = _table_rows(con, raw_file.table)
             source = raw_file.path.name if raw_file.path else "absent (empty table)"
-            progress(f"loaded {raw_file.table.name:<20} {rows[raw_file.table.name]:>12,} rows "
-                     f"from {source} in {time.perf_counter() - started:.1f}s")
+            scope = (f" ({loaded:,} from {appended_from:%Y-%m-%d} on)"
+                     if loaded != rows[raw_file.table.name] else "")
+            progress(f"loaded {raw_file.table.name:<20} {rows[raw_file.table.name]:>12,} rows"
+                     f"{scope} from {source} in {time.perf_counter() - started:.1f}s")
     return rows

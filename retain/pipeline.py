@@ -18,6 +18,7 @@ from enum import IntEnum
 from expectations.aggregates import FxSettings
 from expectations.validate import ValidationResult, validate_raw
 from retain.dbt import DbtOutcome, build_arguments, run_dbt
+from retain.incremental import RunPlan, forget_state, run_plan, write_state
 from retain.load import RawInputError, absent_tables, load_raw
 from retain.meta import write_meta
 from retain.publish import (
@@ -51,6 +52,7 @@ class RunReport:
     dbt_counts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     validation: ValidationResult | None = None
+    plan: RunPlan | None = None
 
 
 def _stderr(message: str) -> None:
@@ -63,13 +65,20 @@ def run_duckdb_config(settings: Settings) -> dict[str, str]:
 
 
 def load_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> dict[str, int]:
-    """Load the raw files into a fresh build file; rows per table.
+    """Load the raw files: into a fresh build file for a full run, into the kept one
+    (recent usage events only) for an incremental run; rows per table.
 
     Raises RawInputError, after writing it to the run's validation report.
     """
+    plan = run_plan(settings)
+    progress(plan.line())
+    if not plan.incremental:
+        forget_state(settings.warehouse)
+    built = build_path(settings.warehouse) if plan.incremental else fresh_build_file(
+        settings.warehouse)
     try:
-        return load_raw(settings.raw_dir, fresh_build_file(settings.warehouse), progress,
-                        run_duckdb_config(settings))
+        return load_raw(settings.raw_dir, built, progress, run_duckdb_config(settings),
+                        plan.appended_from)
     except RawInputError as error:
         report_dir = run_report_dir(settings, run_id)
         write_load_rejection(report_dir, error)
@@ -90,24 +99,29 @@ def validate_step(settings: Settings, run_id: str,
     report_dir = run_report_dir(settings, run_id)
     result = validate_raw(build_path(settings.warehouse), report_dir,
                           absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
-                          progress=progress, config=run_duckdb_config(settings))
+                          progress=progress, config=run_duckdb_config(settings),
+                          appended_from=run_plan(settings).appended_from)
     write_report_text(report_dir, result.report_text())
     keep_latest(report_dir, settings.kept_validation_runs)
     return result
 
 
 def build_step(settings: Settings, progress: Progress = _stderr) -> DbtOutcome:
-    """`dbt build` (models, seeds, data tests) on the build file as of settings.as_of."""
-    return run_dbt(build_arguments(settings), build_path(settings.warehouse), progress)
+    """`dbt build` (models, seeds, data tests) on the build file as of settings.as_of;
+    an incremental run's event-sized models recompute only their recent days."""
+    return run_dbt(build_arguments(settings, run_plan(settings)), build_path(settings.warehouse),
+                   progress)
 
 
 def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> None:
     """Describe the run in the meta relation, then replace the published warehouse by the
-    build file with one atomic rename."""
+    build file's readable relations with one atomic rename; the build file is kept for
+    the next incremental run."""
     progress(f"publish {settings.warehouse} (storage version {PUBLISHED_STORAGE_VERSION})")
     write_meta(build_path(settings.warehouse), settings, run_id)
     published = publish(build_path(settings.warehouse), settings.warehouse, settings.as_of,
                         run_duckdb_config(settings))
+    write_state(settings)
     removed = prune_snapshots(settings.warehouse, settings.kept_daily_snapshots)
     progress(f"published {len(published.tables)} relations; snapshot of {settings.as_of}: "
              f"{published.dated_snapshot}" + ("" if published.replaced_warehouse else
@@ -129,7 +143,7 @@ def _timed(report: RunReport, stage: str, started: float) -> None:
 
 
 def _build_and_publish(settings: Settings, progress: Progress) -> RunReport:
-    report = RunReport(ExitCode.OK)
+    report = RunReport(ExitCode.OK, plan=run_plan(settings))
 
     progress(f"[1/4] load raw files from {settings.raw_dir}")
     started = time.perf_counter()

@@ -169,7 +169,8 @@ def published_as_of(warehouse: Path) -> date | None:
 def publish(built: Path, warehouse: Path, as_of: date, config: dict[str, str]) -> Published:
     """Publish the built warehouse's readable relations: as the dated snapshot of as_of
     and, unless the warehouse already shows a later day, as the warehouse itself; each
-    with one atomic rename. The dated snapshot is a hard link: no second copy."""
+    with one atomic rename. The dated snapshot is a hard link: no second copy. The
+    built file stays, for the next run to continue (retain.incremental)."""
     wal = built.with_name(built.name + ".wal")
     if wal.exists():
         raise RuntimeError(f"{built} still has a write-ahead log: a connection is open")
@@ -187,7 +188,6 @@ def publish(built: Path, warehouse: Path, as_of: date, config: dict[str, str]) -
         os.replace(snapshot, warehouse)
     else:
         snapshot.unlink()
-    built.unlink()
     return Published(tables, dated, replace)
 
 

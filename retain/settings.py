@@ -142,6 +142,11 @@ METRIC_SETTINGS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# dbt vars a run sets besides the metric settings: the day it computes, and
+# how an incremental run continues (macros/incremental.sql).
+RUN_VARS = ("as_of_date", "lookback_days", "processed_through")
+
+
 @cache
 def dbt_project_vars() -> dict[str, Any]:
     """The vars block of dbt_project.yml: the default of every setting."""
@@ -202,6 +207,10 @@ class Settings:
     kept_daily_snapshots: int = 7
     # Metric settings that differ from dbt_project.yml's defaults.
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    # Rebuild everything instead of continuing the last run's build file.
+    full_refresh: bool = False
+    # Days before the last processed day an incremental run recomputes (late events).
+    lookback_days: int = field(default_factory=lambda: int(dbt_project_vars()["lookback_days"]))
 
     def metric(self, name: str) -> Any:
         """A metric setting as this run uses it (override or dbt_project.yml default)."""
@@ -213,8 +222,10 @@ class Settings:
         return {name: self.metric(name) for name in METRIC_SETTINGS}
 
     def dbt_vars(self) -> dict[str, Any]:
-        """dbt's --vars: the as_of date and every metric setting, defaults included."""
-        return {"as_of_date": self.as_of.isoformat(), **self.metrics()}
+        """dbt's --vars: the as_of date, the lookback and every metric setting, defaults
+        included."""
+        return {"as_of_date": self.as_of.isoformat(), "lookback_days": self.lookback_days,
+                **self.metrics()}
 
     def validation_dir(self) -> Path:
         """Validation results and Data Docs: beside the warehouse unless configured."""
@@ -227,15 +238,23 @@ class Settings:
         return replace(self, overrides=merged)
 
 
+def _lookback(value: Any) -> int:
+    try:
+        return _whole_days(value)
+    except ValueError as error:
+        raise SettingError(f"lookback_days={value!r}: {error}") from error
+
+
 def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path | None = None,
                       as_of: date | None = None, report_dir: str | Path | None = None,
                       overrides: Mapping[str, Any] | None = None,
-                      settings_file: Path | None = None) -> Settings:
+                      settings_file: Path | None = None, full_refresh: bool = False,
+                      lookback_days: int | None = None) -> Settings:
     """Settings from arguments (None = not given), environment, retain.toml and defaults."""
     document = settings_file_values(settings_file or PROJECT_DIR / SETTINGS_FILE)
     run = document.get("run", {})
     unknown = set(run) - {"raw_dir", "warehouse", "report_dir", "as_of_date",
-                          "kept_validation_runs", "kept_daily_snapshots"}
+                          "kept_validation_runs", "kept_daily_snapshots", "lookback_days"}
     if unknown:
         raise SettingError(f"unknown [run] key(s) {sorted(unknown)} in {SETTINGS_FILE}")
 
@@ -253,5 +272,10 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
         report_dir=_absolute(report) if report else None,
         kept_validation_runs=int(run.get("kept_validation_runs", 10)),
         kept_daily_snapshots=int(run.get("kept_daily_snapshots", 7)),
+        full_refresh=full_refresh,
+        lookback_days=_lookback(lookback_days if lookback_days is not None
+                                else os.environ.get("RETAIN_LOOKBACK_DAYS")
+                                or run.get("lookback_days",
+                                           dbt_project_vars()["lookback_days"])),
     )
     return settings.with_overrides(**{**document.get("settings", {}), **(overrides or {})})

@@ -126,6 +126,8 @@ def summary_text(report: RunReport, settings: Settings) -> str:
     lines.append(f"run {report.run_id}; " + _settings_line(settings))
     timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
     lines.append(f"timings: {timings}")
+    if report.plan:
+        lines.append(report.plan.line())
     lines.append("raw rows: " + ", ".join(f"{t} {n:,}" for t, n in report.raw_rows.items()))
     lines.append("dbt: " + ", ".join(f"{n} {s}" for s, n in sorted(report.dbt_counts.items())))
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -27,6 +27,7 @@ from expectations.contract import TABLES
 from orchestration.definitions import build_definitions
 from orchestration.resources import RESOURCE_KEY, retried_when_locked
 from orchestration.schedules import DEFAULT_CRON, daily_schedule
+from retain.incremental import read_state
 from retain.settings import PROJECT_DIR
 from tests.python.conftest import FIXTURES, query
 
@@ -88,7 +89,7 @@ def test_whole_graph_materialises_and_publishes(definitions: dg.Definitions,
     assert len([check for check in checks if check.check_name != "raw_contract"]) > 50, \
         "dbt tests surface as asset checks"
     assert all(check.passed for check in checks)
-    assert not (warehouse.parent / ".build" / warehouse.name).exists(), "build file published"
+    assert read_state(warehouse) is not None, "the build file is kept for the next run"
     [(customers,)] = query(warehouse, "select cast(value as int) from meta "
                                       "where key = 'rows.raw.customers'")
     [(mrr_rows,)] = query(warehouse, "select count(*) from fct_mrr")

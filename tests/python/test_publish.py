@@ -110,7 +110,7 @@ def test_a_run_publishes_a_file_duckdb_1_4_reads(
         relations = {name for (name,) in con.execute(
             "select table_name from information_schema.tables").fetchall()}
         assert relations == {"dim_customers", "meta"}
-    assert not build_path(published).exists()
+    assert build_path(published).exists(), "kept for the next incremental run"
     assert not list(published.parent.glob(".build/snapshot/*"))
 
 
@@ -149,8 +149,8 @@ def _built_for(warehouse: Path, as_of: date) -> Path:
     built = build_path(warehouse)
     built.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(built)) as con:
-        con.execute("create table fct_mrr as select 'c1' as customer_id")
-        con.execute("create table meta as select 'as_of_date' as key, ? as value",
+        con.execute("create or replace table fct_mrr as select 'c1' as customer_id")
+        con.execute("create or replace table meta as select 'as_of_date' as key, ? as value",
                     [as_of.isoformat()])
     return built
 

@@ -12,10 +12,12 @@ import pytest
 from orchestration.resources import RetainRun
 from retain.cli import main
 from retain.dbt import build_arguments
+from retain.incremental import run_plan
 from retain.pipeline import fx_settings
 from retain.settings import (
     METRIC_SETTINGS,
     PROJECT_DIR,
+    RUN_VARS,
     SettingError,
     Settings,
     dbt_project_vars,
@@ -25,15 +27,15 @@ from retain.settings import (
 
 
 def test_every_dbt_var_is_a_known_setting() -> None:
-    assert set(dbt_project_vars()) - {"as_of_date"} == set(METRIC_SETTINGS)
+    assert set(dbt_project_vars()) - set(RUN_VARS) == set(METRIC_SETTINGS)
 
 
 def test_defaults_are_the_dbt_project_vars() -> None:
     settings = Settings(as_of=date(2026, 12, 3))
     assert settings.dbt_vars() == {
-        "as_of_date": "2026-12-03", "reporting_currency": "USD", "mrr_delinquency_days": 30,
-        "mrr_include_usage": False, "ltv_gross_margin": 1.0, "active_event_names": [],
-        "fx_rate_month": "invoice", "mrr_change_threshold": 0.5}
+        "as_of_date": "2026-12-03", "lookback_days": 3, "reporting_currency": "USD",
+        "mrr_delinquency_days": 30, "mrr_include_usage": False, "ltv_gross_margin": 1.0,
+        "active_event_names": [], "fx_rate_month": "invoice", "mrr_change_threshold": 0.5}
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -100,7 +102,7 @@ def test_validation_dbt_and_dagster_read_the_same_settings() -> None:
     resource = RetainRun(settings={"reporting_currency": "eur", "fx_rate_month": "latest"})
     settings = resource.run_settings(dg.build_asset_context(partition_key="2026-12-03"))
     fx = fx_settings(settings)
-    arguments = build_arguments(settings)
+    arguments = build_arguments(settings, run_plan(settings))
 
     assert (fx.reporting_currency, fx.rate_month, fx.as_of) == ("EUR", "latest",
                                                                 date(2026, 12, 3))

@@ -2,15 +2,14 @@
 -- Engagement): a row for every month the customer is paying or has events.
 with
 
-int_user_activity_daily as (
+int_customer_usage_monthly as (
     select
         customer_id,
-        user_id,
-        date_day,
-        activity_month,
-        events,
-        is_active
-    from {{ ref('int_user_activity_daily') }}
+        month,
+        active_users,
+        active_days,
+        events
+    from {{ ref('int_customer_usage_monthly') }}
 ),
 
 int_customer_mrr_monthly as (
@@ -29,24 +28,11 @@ int_customer_seats_monthly as (
     from {{ ref('int_customer_seats_monthly') }}
 ),
 
-monthly_activity as (
-    select
-        customer_id,
-        activity_month as month,
-        count(distinct case when is_active then user_id end) as active_users,
-        count(distinct case when is_active then date_day end) as active_days,
-        sum(events) as events
-    from int_user_activity_daily
-    group by
-        customer_id,
-        activity_month
-),
-
 customer_months as (
     select
         customer_id,
         month
-    from monthly_activity
+    from int_customer_usage_monthly
     union
     select
         customer_id,
@@ -58,16 +44,16 @@ joined as (
     select
         customer_months.customer_id,
         customer_months.month,
-        coalesce(monthly_activity.active_users, 0) as active_users,
-        coalesce(monthly_activity.active_days, 0) as active_days,
-        coalesce(monthly_activity.events, 0) as events,
+        coalesce(int_customer_usage_monthly.active_users, 0) as active_users,
+        coalesce(int_customer_usage_monthly.active_days, 0) as active_days,
+        coalesce(int_customer_usage_monthly.events, 0) as events,
         coalesce(int_customer_seats_monthly.seats, 0) as seats,
         coalesce(int_customer_mrr_monthly.mrr, 0) as mrr
     from customer_months
-    left join monthly_activity
+    left join int_customer_usage_monthly
         on
-            customer_months.customer_id = monthly_activity.customer_id
-            and customer_months.month = monthly_activity.month
+            customer_months.customer_id = int_customer_usage_monthly.customer_id
+            and customer_months.month = int_customer_usage_monthly.month
     left join int_customer_seats_monthly
         on
             customer_months.customer_id = int_customer_seats_monthly.customer_id

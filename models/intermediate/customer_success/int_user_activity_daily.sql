@@ -1,7 +1,10 @@
 -- Usage events aggregated once to customer x user x UTC day: the engagement
 -- facts read this instead of the (largest) raw events table. Events without
 -- a user keep a row with user_id NULL (they count as events, never as an
--- active user).
+-- active user). Incremental: a run recomputes the days from
+-- incremental_start_date() on (macros/incremental.sql).
+{{ config(**replace_range_config('date_day')) }}
+
 with
 
 stg_usage_events as (
@@ -11,6 +14,9 @@ stg_usage_events as (
         event_name,
         occurred_at
     from {{ ref('stg_usage_events') }}
+    {% if is_incremental() -%}
+        where occurred_at >= cast({{ incremental_start_date() }} as {{ dbt.type_timestamp() }})
+    {%- endif %}
 ),
 
 user_days as (

@@ -1,6 +1,9 @@
 -- Daily engagement (metrics.md, Engagement): dau, wau (D-6..D), mau
 -- (D-29..D) and stickiness, every day from the first day with an active
--- user to as_of_date.
+-- user to as_of_date. Incremental: a run recomputes the days from
+-- incremental_start_date() on, from the active days of the 30 before them.
+{{ config(**replace_range_config('date_day')) }}
+
 with
 
 int_user_activity_daily as (
@@ -9,6 +12,11 @@ int_user_activity_daily as (
         date_day,
         is_active
     from {{ ref('int_user_activity_daily') }}
+    {% if is_incremental() -%}
+        -- A day's counts need its own and the 29 days before; an interval
+        -- starting earlier has ended before the first recomputed day.
+        where date_day >= {{ dbt.dateadd('day', -30, incremental_start_date()) }}
+    {%- endif %}
 ),
 
 int_calendar_days as (
@@ -25,10 +33,27 @@ active_user_days as (
     where is_active
 ),
 
+first_active_day as (
+    select min(active_user_days.date_day) as date_day
+    from active_user_days
+    {% if is_incremental() -%}
+        -- The days already built start at the first active day of all.
+        union all
+        select min(date_day) as date_day
+        from {{ this }}
+    {%- endif %}
+),
+
 report_days as (
     select int_calendar_days.date_day
     from int_calendar_days
-    where int_calendar_days.date_day >= (select min(active_user_days.date_day) from active_user_days)
+    where
+        int_calendar_days.date_day >= (select min(first_active_day.date_day) from first_active_day)
+    {% if is_incremental() -%}
+        -- Counting starts with the 30 days before the first recomputed day,
+        -- whose active days open the intervals still covering it.
+        and int_calendar_days.date_day >= {{ dbt.dateadd('day', -30, incremental_start_date()) }}
+    {%- endif %}
 ),
 
 -- Window logic instead of days x users: an active day d keeps the user in
@@ -125,6 +150,9 @@ final as (
         cast(mau as {{ dbt.type_bigint() }}) as mau,
         {{ safe_ratio('dau', 'mau') }} as stickiness
     from daily_counts
+    {% if is_incremental() -%}
+        where date_day >= {{ incremental_start_date() }}
+    {%- endif %}
 )
 
 select * from final

@@ -1,0 +1,130 @@
+"""Daily incremental runs: what the kept build file holds, and whether a run can continue it.
+
+A run that publishes keeps its build file (raw tables, intermediate tables)
+with a state file beside it: the last processed as-of day and a fingerprint
+of everything that shapes the numbers. The next run continues that file when
+it can: it reloads the small raw tables, loads only the recent usage events,
+and dbt recomputes only the recent days of the event-sized models (from
+`lookback_days` before the last processed day, so late events are picked
+up). Anything that would make the kept tables disagree with a full build
+(other settings or models, another raw folder, an earlier as-of day) makes
+the run a full one instead, saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from retain.load import absent_tables
+from retain.publish import build_path
+from retain.settings import PROJECT_DIR, Settings
+
+STATE_FILE = "state.json"
+# What decides the numbers besides the metric settings: the dbt project and
+# the loader's reading of the raw files.
+FINGERPRINTED = ("dbt_project.yml", "models", "macros", "seeds", "expectations/contract.py",
+                 "retain/load.py")
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the kept build file holds: the last run that published from it."""
+
+    processed_through: str  # as-of day, YYYY-MM-DD
+    fingerprint: str
+    raw_dir: str
+    absent_tables: list[str]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """How a run builds: incrementally from a kept build file, or in full, and why."""
+
+    incremental: bool
+    reason: str
+    processed_through: date | None = None
+    first_day: date | None = None  # first day the incremental models recompute
+
+    @property
+    def appended_from(self) -> datetime | None:
+        """From when an incremental run reloads the appended raw table (usage events)."""
+        return datetime.combine(self.first_day, time()) if self.first_day else None
+
+    def dbt_vars(self) -> dict[str, str]:
+        """The var that makes dbt's incremental models continue (macros/incremental.sql)."""
+        return ({"processed_through": self.processed_through.isoformat()}
+                if self.processed_through else {})
+
+    def line(self) -> str:
+        return ("incremental run: " if self.incremental else "full run: ") + self.reason
+
+
+def state_path(warehouse: Path) -> Path:
+    return build_path(warehouse).with_name(STATE_FILE)
+
+
+def project_fingerprint(settings: Settings) -> str:
+    """A hash of the metric settings and of every file that shapes the numbers."""
+    digest = hashlib.sha256(json.dumps(settings.metrics(), sort_keys=True,
+                                       default=str).encode())
+    for name in FINGERPRINTED:
+        root = PROJECT_DIR / name
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(PROJECT_DIR)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_state(warehouse: Path) -> RunState | None:
+    """The state of the kept build file, if there is one it can be continued from."""
+    path = state_path(warehouse)
+    if not path.exists() or not build_path(warehouse).exists():
+        return None
+    try:
+        return RunState(**json.loads(path.read_text()))
+    except (ValueError, TypeError):
+        return None  # unreadable: a full run replaces it
+
+
+def write_state(settings: Settings) -> None:
+    """Record that the build file now holds settings.as_of (after it was published)."""
+    state = RunState(settings.as_of.isoformat(), project_fingerprint(settings),
+                     str(settings.raw_dir), sorted(absent_tables(settings.raw_dir)))
+    path = state_path(settings.warehouse)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(asdict(state), indent=1))
+    partial.replace(path)
+
+
+def forget_state(warehouse: Path) -> None:
+    """Before a full run rewrites the build file: a failed run leaves nothing to continue."""
+    state_path(warehouse).unlink(missing_ok=True)
+
+
+def run_plan(settings: Settings) -> RunPlan:
+    """Whether this run continues the kept build file, and from which day."""
+    if settings.full_refresh:
+        return RunPlan(False, "--full-refresh asked for a full rebuild")
+    state = read_state(settings.warehouse)
+    if state is None:
+        return RunPlan(False, "no earlier run's build file to continue")
+    if state.raw_dir != str(settings.raw_dir):
+        return RunPlan(False, f"the raw folder changed (was {state.raw_dir})")
+    if state.absent_tables != sorted(absent_tables(settings.raw_dir)):
+        return RunPlan(False, "the set of optional raw files present changed")
+    if state.fingerprint != project_fingerprint(settings):
+        return RunPlan(False, "metric settings, models or the loader changed since the "
+                              "last run")
+    processed = date.fromisoformat(state.processed_through)
+    if settings.as_of < processed:
+        return RunPlan(False, f"as-of day {settings.as_of} is before the last processed "
+                              f"day {processed}")
+    first_day = processed - timedelta(days=settings.lookback_days)
+    return RunPlan(True, f"recomputes the days from {first_day} (last processed day "
+                         f"{processed}, lookback {settings.lookback_days} days)",
+                   processed, first_day)
