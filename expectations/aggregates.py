@@ -45,6 +45,15 @@ class TableCheck:
 
 
 @dataclass(frozen=True)
+class Increment:
+    """What an incremental run loaded: the appended tables' rows from appended_from on,
+    and every table not in unchanged (whose files differ from the last validated run)."""
+
+    appended_from: datetime
+    unchanged: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class FxSettings:
     """The dbt vars that decide which fx rates a conversion needs (metrics.md)."""
 
@@ -82,31 +91,38 @@ def _volume(table: Table) -> TableCheck:
                       min_rows=1, max_rows=None, counting="rows in the table")
 
 
-def _duplicate_keys(table: Table) -> TableCheck | None:
+def _duplicate_keys(table: Table, appended: str | None) -> TableCheck | None:
+    """Keys held by more than one row; with appended (the rows an incremental load
+    wrote), only the keys of those rows: the others were unique before."""
     names = [table.primary_key] if table.primary_key else list(table.unique_together)
     if not names:
         return None
     keys = [quote(name) for name in names]
     item = " || ' ' || ".join(f"cast({key} as varchar)" for key in keys)
     label = ", ".join(names)
+    loaded = (f" and {keys[0]} in (select {keys[0]} from {relation(table.name)} "
+              f"where {appended})" if appended else "")
     return TableCheck(
         f"duplicate_{'_'.join(names)}", label,
         f"({label}) unique", f"""
         select {item} || ' (' || count(*) || ' rows)' as item, count(*) as rows
         from {relation(table.name)}
-        where {' and '.join(f'{key} is not null' for key in keys)}
+        where {' and '.join(f'{key} is not null' for key in keys)}{loaded}
         group by {', '.join(keys)}
         having count(*) > 1""")
 
 
-def _orphans(table: Table, column: Column) -> TableCheck:
+def _orphans(table: Table, column: Column, appended: str | None) -> TableCheck:
+    """Values without their parent row; with appended, in the rows an incremental load
+    wrote (dbt's relationship tests still cover the whole table)."""
     parent_table, parent_name = str(column.references).split(".")
     child, parent = f"child.{quote(column.name)}", f"parent.{quote(parent_name)}"
+    loaded = f" and {appended}" if appended else ""
     return TableCheck(
         f"orphan_{column.name}", column.name, f"exists in {column.references}", f"""
         select {child} || ' (' || count(*) || ' rows)' as item, count(*) as rows
         from {relation(table.name)} as child
-        where {child} is not null
+        where {child} is not null{loaded}
           and not exists (select 1 from {relation(parent_table)} as parent
                           where {parent} = {child})
         group by {child}""")
@@ -238,15 +254,17 @@ def _table_rule_checks(table: Table, rule: SumsOfLines | FxCoverage | VolumeDrop
             return [_monthly_drops(table, rule)]
 
 
-def table_checks(table: Table, absent_tables: frozenset[str], fx: FxSettings) -> list[TableCheck]:
+def table_checks(table: Table, absent_tables: frozenset[str], fx: FxSettings,
+                 increment: Increment | None = None) -> list[TableCheck]:
     """The table-level checks of one present table; an absent parent is not checked.
 
     The last day and month of the data are left out of the warnings (the
     ranges above stop before them): a sample cut mid-month is not a drop."""
+    appended = appended_rows(table, increment.appended_from if increment else None)
     checks = [] if table.optional else [_volume(table)]
-    duplicates = _duplicate_keys(table)
+    duplicates = _duplicate_keys(table, appended)
     checks += [duplicates] if duplicates else []
-    checks += [_orphans(table, column) for column in table.columns
+    checks += [_orphans(table, column, appended) for column in table.columns
                if column.references and column.references.split(".")[0] not in absent_tables]
     for rule in table.table_rules:
         checks += _table_rule_checks(table, rule, fx)

@@ -17,14 +17,19 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from expectations.aggregates import FxSettings, TableCheck, appended_rows, table_checks
+from expectations.aggregates import (
+    FxSettings,
+    Increment,
+    TableCheck,
+    appended_rows,
+    table_checks,
+)
 from expectations.contract import TABLES, Table
 from expectations.frames import SAMPLE_SIZE, check_frame, row_chunks
 
@@ -197,7 +202,7 @@ def _index_columns(table: Table) -> list[str]:
 def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
                     absent: frozenset[str], fx: FxSettings, chunk_rows: int,
                     gx_results: list[dict[str, Any]],
-                    appended_from: datetime | None) -> tuple[list[Failure], int]:
+                    increment: Increment | None) -> tuple[list[Failure], int]:
     index_columns = _index_columns(table)
     # Imported here: Great Expectations takes seconds to import, which only a
     # validation should pay (not `retain --help`, nor every Dagster code load).
@@ -206,9 +211,11 @@ def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
     rows_checkpoint = _checkpoint(context, row_suite(table), index_columns)
     row_failures: dict[int, Failure] = {}  # by position in the suite
     rows = 0
-    # Rows of earlier runs passed then; keys, relationships and volumes are
-    # checked over the whole table below.
-    for chunk in row_chunks(con, table, chunk_rows, appended_rows(table, appended_from)):
+    # An incremental run checks only the rows it loaded (rows of earlier runs
+    # passed then); a table whose file did not change gets no row checks.
+    unchanged = increment is not None and table.name in increment.unchanged
+    appended = appended_rows(table, increment.appended_from if increment else None)
+    for chunk in [] if unchanged else row_chunks(con, table, chunk_rows, appended):
         rows += len(chunk)
         for validation in rows_checkpoint.run(
                 batch_parameters={"dataframe": chunk}).run_results.values():
@@ -219,7 +226,7 @@ def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
                                               if position in row_failures else failure)
             gx_results.append(validation.to_json_dict())
 
-    checks = table_checks(table, absent, fx)
+    checks = table_checks(table, absent, fx, increment)
     frame, samples = check_frame(con, checks)
     failures = list(row_failures.values())
     for validation in _checkpoint(context, table_suite(table, checks), []).run(
@@ -234,11 +241,12 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
                  chunk_rows: int = DEFAULT_CHUNK_ROWS,
                  progress: Callable[[str], None] = lambda _: None,
                  config: dict[str, str] | None = None,
-                 appended_from: datetime | None = None) -> ValidationResult:
+                 increment: Increment | None = None) -> ValidationResult:
     """Validate every present raw table of warehouse; write results to report_dir.
 
-    appended_from: an incremental load's first reloaded moment; the row checks
-    of an appended table then read only the rows it loaded.
+    increment: what an incremental run loaded; row checks then read only the
+    rows it loaded, and keys and relationships of an appended table only
+    those rows'.
 
     The DuckDB connection is read-only and closed before returning, so that
     dbt can open the file next.
@@ -258,10 +266,12 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
             table_started = time.perf_counter()
             found, rows[table.name] = _validate_table(context, con, table, absent,
                                                       fx or FxSettings(),
-                                                      chunk_rows, gx_results, appended_from)
+                                                      chunk_rows, gx_results, increment)
             failures += found
-            scope = " new" if appended_rows(table, appended_from) else ""
-            progress(f"validated {table.name:<20} {rows[table.name]:>12,}{scope} rows, "
+            scope = (" rows (file unchanged: table checks only)"
+                     if increment and table.name in increment.unchanged
+                     else " new rows" if increment and table.appended_on else " rows")
+            progress(f"validated {table.name:<20} {rows[table.name]:>12,}{scope}, "
                      f"{sum(f.blocking for f in found)} blocking, "
                      f"{sum(not f.blocking for f in found)} warning(s) "
                      f"in {time.perf_counter() - table_started:.1f}s")

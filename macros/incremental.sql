@@ -1,38 +1,52 @@
 {#- Incremental runs (README, Operations): the event-sized models recompute
-    only the days from `lookback_days` before the last processed day, so
-    that events arriving up to lookback_days late are picked up, and drop
-    any day after as_of_date (a run with an earlier as-of date than the
-    last one). retain passes the last processed day as var processed_through;
-    a plain `dbt build` takes the table's newest day instead. -#}
+    only from the first recomputed day: `lookback_days` before the last
+    processed day, which retain passes as var processed_through, so that
+    events arriving up to lookback_days late are picked up; and never later
+    than the day after as_of_date, so that a run with an earlier as-of date
+    drops the days after it. Without processed_through (a plain `dbt build`)
+    nothing is known to be processed and every day is recomputed. -#}
 
-{% macro incremental_start_date(day_column='date_day') -%}
+{% macro incremental_start_date() -%}
     {%- set through = var('processed_through', none) -%}
-    {%- set lookback = var('lookback_days', 3) | int -%}
-    {%- if through -%}
-        {%- set processed = "cast('" ~ through ~ "' as date)" -%}
+    {%- if not through -%}
+        cast('1900-01-01' as date)
     {%- else -%}
-        {%- set processed = "(select max(" ~ day_column ~ ") from " ~ this ~ ")" -%}
+        least(
+            cast({{ dbt.dateadd('day', -(var('lookback_days', 3) | int), "cast('" ~ through ~ "' as date)") }} as date),
+            cast({{ dbt.dateadd('day', 1, as_of_date()) }} as date)
+        )
     {%- endif -%}
-    least(
-        cast({{ dbt.dateadd('day', -lookback, processed) }} as date),
-        cast({{ dbt.dateadd('day', 1, as_of_date()) }} as date)
-    )
 {%- endmacro %}
 
 {#- First month a monthly incremental model recomputes: the month of the first
     recomputed day (a month's values depend on all its days). -#}
-{% macro incremental_start_month(day_column='month') -%}
-    cast({{ dbt.date_trunc('month', incremental_start_date(day_column)) }} as date)
+{% macro incremental_start_month() -%}
+    cast({{ dbt.date_trunc('month', incremental_start_date()) }} as date)
 {%- endmacro %}
 
-{#- The config of every incremental model: `column >= start` is the range it
-    replaces, the same range its select recomputes. -#}
-{% macro replace_range_config(column, grain='day') -%}
-    {%- set start = incremental_start_month(column) if grain == 'month' else incremental_start_date(column) -%}
+{#- The recomputed range, as the predicate replace_range deletes by: the
+    days or months from the first recomputed one on. -#}
+{% macro from_first_day(column) -%}
+    {{ column }} >= {{ incremental_start_date() }}
+{%- endmacro %}
+
+{% macro from_first_month(column) -%}
+    {{ column }} >= {{ incremental_start_month() }}
+{%- endmacro %}
+
+{#- The moment the first recomputed day starts. -#}
+{% macro incremental_start_at() -%}
+    cast({{ incremental_start_date() }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- The config of every incremental model: the rows matching `replaced` (SQL)
+    are deleted, and the model's select (in incremental mode) returns them
+    again, recomputed. -#}
+{% macro replace_range_config(replaced) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'replace_range',
-        'incremental_predicates': [column ~ ' >= ' ~ start],
+        'incremental_predicates': [replaced],
         'on_schema_change': 'fail',
     }) }}
 {%- endmacro %}

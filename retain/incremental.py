@@ -3,7 +3,8 @@
 A run that publishes keeps its build file (raw tables, intermediate tables)
 with a state file beside it: the last processed as-of day and a fingerprint
 of everything that shapes the numbers. The next run continues that file when
-it can: it reloads the small raw tables, loads only the recent usage events,
+it can: it reloads the small raw tables whose files changed, loads only the
+recent usage events,
 and dbt recomputes only the recent days of the event-sized models (from
 `lookback_days` before the last processed day, so late events are picked
 up). Anything that would make the kept tables disagree with a full build
@@ -19,7 +20,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from retain.load import absent_tables
+from expectations.aggregates import Increment
+from retain.load import absent_tables, file_digests
 from retain.publish import build_path
 from retain.settings import PROJECT_DIR, Settings
 
@@ -38,6 +40,7 @@ class RunState:
     fingerprint: str
     raw_dir: str
     absent_tables: list[str]
+    file_digests: dict[str, str]  # of the files reloaded whole (retain.load.file_digests)
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,19 @@ class RunPlan:
     reason: str
     processed_through: date | None = None
     first_day: date | None = None  # first day the incremental models recompute
+    unchanged: frozenset[str] = frozenset()  # raw files as the last run validated them
 
     @property
     def appended_from(self) -> datetime | None:
         """From when an incremental run reloads the appended raw table (usage events)."""
         return datetime.combine(self.first_day, time()) if self.first_day else None
+
+    @property
+    def increment(self) -> Increment | None:
+        """What validation may leave out: rows an incremental run did not load."""
+        if self.appended_from is None:
+            return None
+        return Increment(self.appended_from, self.unchanged)
 
     def dbt_vars(self) -> dict[str, str]:
         """The var that makes dbt's incremental models continue (macros/incremental.sql)."""
@@ -94,7 +105,8 @@ def read_state(warehouse: Path) -> RunState | None:
 def write_state(settings: Settings) -> None:
     """Record that the build file now holds settings.as_of (after it was published)."""
     state = RunState(settings.as_of.isoformat(), project_fingerprint(settings),
-                     str(settings.raw_dir), sorted(absent_tables(settings.raw_dir)))
+                     str(settings.raw_dir), sorted(absent_tables(settings.raw_dir)),
+                     file_digests(settings.raw_dir))
     path = state_path(settings.warehouse)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(asdict(state), indent=1))
@@ -125,6 +137,8 @@ def run_plan(settings: Settings) -> RunPlan:
         return RunPlan(False, f"as-of day {settings.as_of} is before the last processed "
                               f"day {processed}")
     first_day = processed - timedelta(days=settings.lookback_days)
+    unchanged = frozenset(table for table, digest in file_digests(settings.raw_dir).items()
+                          if state.file_digests.get(table) == digest)
     return RunPlan(True, f"recomputes the days from {first_day} (last processed day "
                          f"{processed}, lookback {settings.lookback_days} days)",
-                   processed, first_day)
+                   processed, first_day, unchanged)

@@ -10,6 +10,7 @@ validation checks, and staging reads, the values the contract means.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -233,6 +234,38 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
     return int(loaded_rows[0])
 
 
+# Where the build file records the digest of the file each raw table was
+# loaded from (not in `raw`: the sources and meta's row counts read that).
+LOAD_STATE = "load_state"
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_digests(raw_dir: Path) -> dict[str, str]:
+    """The content digest of every present raw file that is reloaded whole (all but the
+    appended usage events): an incremental run skips a table whose file is unchanged."""
+    return {raw.table.name: file_digest(raw.path) for raw in raw_files(raw_dir)
+            if raw.path is not None and raw.table.appended_on is None}
+
+
+def _loaded_digest(con: duckdb.DuckDBPyConnection, table: Table) -> str | None:
+    found = con.execute(f"select digest from {LOAD_STATE}.loaded_files where table_name = ?",
+                        [table.name]).fetchone()
+    return str(found[0]) if found else None
+
+
+def _record_digest(con: duckdb.DuckDBPyConnection, table: Table, digest: str | None) -> None:
+    con.execute(f"delete from {LOAD_STATE}.loaded_files where table_name = ?", [table.name])
+    if digest:
+        con.execute(f"insert into {LOAD_STATE}.loaded_files values (?, ?)", [table.name, digest])
+
+
 def _table_rows(con: duckdb.DuckDBPyConnection, table: Table) -> int:
     result = con.execute(f"select count(*) from {RAW_SCHEMA}.{_quote(table.name)}").fetchone()
     return int(result[0]) if result else 0
@@ -247,7 +280,8 @@ def load_raw(raw_dir: Path, warehouse: Path,
     config: DuckDB settings (memory limit, spill folder); big loads never need
     the insertion order, which costs memory and time. appended_from: an
     incremental run's first recomputed moment; a table new rows are appended to
-    (usage_events) then keeps its older rows and loads only the later ones."""
+    (usage_events) then keeps its older rows and loads only the later ones, and
+    a table whose file has the digest it was last loaded from is kept as it is."""
     files = raw_files(raw_dir)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
@@ -255,13 +289,26 @@ def load_raw(raw_dir: Path, warehouse: Path,
                         config={"preserve_insertion_order": "false", **(config or {})}) as con:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"create schema if not exists {RAW_SCHEMA}")
+        con.execute(f"create schema if not exists {LOAD_STATE}")
+        con.execute(f"create table if not exists {LOAD_STATE}.loaded_files "
+                    "(table_name varchar primary key, digest varchar not null)")
         for raw_file in files:
             started = time.perf_counter()
-            loaded = _load_table(con, raw_file, appended_from)
-            rows[raw_file.table.name] = _table_rows(con, raw_file.table)
+            table = raw_file.table
             source = raw_file.path.name if raw_file.path else "absent (empty table)"
+            digest = (file_digest(raw_file.path)
+                      if raw_file.path is not None and table.appended_on is None else None)
+            if appended_from and digest and digest == _loaded_digest(con, table):
+                rows[table.name] = _table_rows(con, table)
+                progress(f"kept   {table.name:<20} {rows[table.name]:>12,} rows: "
+                         f"{source} unchanged since it was loaded")
+                continue
+            _record_digest(con, table, None)  # until the table holds the file's rows
+            loaded = _load_table(con, raw_file, appended_from)
+            _record_digest(con, table, digest)
+            rows[table.name] = _table_rows(con, table)
             scope = (f" ({loaded:,} from {appended_from:%Y-%m-%d} on)"
-                     if loaded != rows[raw_file.table.name] else "")
-            progress(f"loaded {raw_file.table.name:<20} {rows[raw_file.table.name]:>12,} rows"
+                     if loaded != rows[table.name] else "")
+            progress(f"loaded {table.name:<20} {rows[table.name]:>12,} rows"
                      f"{scope} from {source} in {time.perf_counter() - started:.1f}s")
     return rows

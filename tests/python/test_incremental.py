@@ -72,6 +72,9 @@ def _raw_folder(root: Path, known_on: date, bad_event: bool = False) -> Path:
                if arrives <= known_on]
     known = [event for event in events if event["occurred_at"][:10] <= known_on.isoformat()
              and (event["event_id"] not in LATE or LATE[event["event_id"]][1] <= known_on)]
+    if known_on >= DAY:  # a small table changes too: reloaded whole, validated again
+        with (folder / "nps_responses.csv").open("a") as handle:
+            handle.write(f"r_new,c2,u3,{DAY - timedelta(days=1)}T09:00:00Z,3,too slow\n")
     if bad_event:
         known.append({"event_id": "bad1", "customer_id": "c1", "user_id": "u1",
                       "event_name": "login", "occurred_at": "yesterday"})
@@ -128,6 +131,7 @@ def test_daily_runs_equal_full_rebuilds(raw_days: dict[str, Path], tmp_path: Pat
     third = _run(raw_days[str(DAY)], daily, DAY)
     assert third.exit_code == ExitCode.OK, third.errors
     assert third.plan is not None and third.plan.first_day == date(2024, 5, 29)
+    assert "nps_responses" not in third.plan.unchanged and "users" in third.plan.unchanged
     assert _run(raw_days[str(DAY)], full, DAY, full_refresh=True).exit_code == ExitCode.OK
     _assert_identical(daily, full)
     # The late event is in: c2's May events are 8 daily ones (every 4th day from
@@ -162,6 +166,9 @@ def test_a_run_continues_only_a_build_file_it_matches(raw_days: dict[str, Path],
     assert state.absent_tables == ["fx_rates"]
     plan = run_plan(replace(settings, as_of=DAY + timedelta(days=1)))
     assert plan.incremental and plan.first_day == date(2024, 5, 30)
+    assert plan.unchanged == {"customers", "plans", "subscriptions", "invoices",
+                              "invoice_line_items", "users", "support_tickets",
+                              "nps_responses"}, "files as the last run validated them"
     assert plan.appended_from == datetime(2024, 5, 30)
     assert plan.dbt_vars() == {"processed_through": "2024-06-02"}
     assert run_plan(replace(settings, lookback_days=0)).first_day == DAY

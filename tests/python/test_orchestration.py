@@ -25,7 +25,7 @@ import pytest
 
 from expectations.contract import TABLES
 from orchestration.definitions import build_definitions
-from orchestration.resources import RESOURCE_KEY, retried_when_locked
+from orchestration.resources import RESOURCE_KEY, RetainRun, retried_when_locked
 from orchestration.schedules import DEFAULT_CRON, daily_schedule
 from retain.incremental import read_state
 from retain.settings import PROJECT_DIR
@@ -157,6 +157,21 @@ def test_schedule_computes_the_last_complete_day(definitions: dg.Definitions) ->
     assert request.tags["retain/as_of_date"] == "2024-06-15"
     job = definitions.resolve_job_def("retain_pipeline")
     assert daily_schedule(job, "30 4 * * *").cron_schedule == "30 4 * * *"
+
+
+def test_the_schedule_runs_incrementally_and_a_full_rebuild_is_one_job_away(
+        definitions: dg.Definitions) -> None:
+    """The daily schedule starts the job that continues the last run; its twin sets
+    full_refresh on the retain resource, as `retain run --full-refresh` does."""
+    assert definitions.resolve_schedule_def("retain_daily").job_name == "retain_pipeline"
+    full = definitions.resolve_job_def("retain_full_rebuild")
+    assert full.partitions_def == definitions.resolve_job_def("retain_pipeline").partitions_def
+    assert full.partitioned_config is not None
+    run_config = full.partitioned_config.get_run_config_for_partition_key(AS_OF.isoformat())
+    resource = RetainRun(**run_config["resources"][RESOURCE_KEY]["config"])
+    context = dg.build_asset_context(partition_key=AS_OF.isoformat())
+    assert resource.run_settings(context).full_refresh
+    assert not RetainRun().run_settings(context).full_refresh
 
 
 def test_sensor_requests_a_run_when_raw_files_change(definitions: dg.Definitions,

@@ -1,7 +1,12 @@
 -- Activity in each customer's first 90 x 24 hours after its onboarding start
 -- (int_customer_onboarding_starts): the early activity that predicts loyalty.
 -- Exact times matter here, so the raw events are read, joined on the
--- customer and filtered to the window.
+-- customer and filtered to the window. Incremental: a window that closed
+-- before the first recomputed day is settled; a run recomputes the others.
+{{ config(**replace_range_config(
+    'first_90_days_end_at > ' ~ incremental_start_at()
+)) }}
+
 with
 
 int_customer_onboarding_starts as (
@@ -26,6 +31,15 @@ onboarding_windows as (
         onboarding_started_at,
         {{ dbt.dateadd('hour', 90 * 24, 'onboarding_started_at') }} as first_90_days_end_at
     from int_customer_onboarding_starts
+    {% if is_incremental() -%}
+        where not exists (
+            select settled.customer_id
+            from {{ this }} as settled
+            where
+                settled.customer_id = int_customer_onboarding_starts.customer_id
+                and settled.first_90_days_end_at <= {{ incremental_start_at() }}
+        )
+    {%- endif %}
 ),
 
 window_events as (

@@ -1,6 +1,12 @@
 -- Onboarding milestones (metrics.md, Onboarding): one row per customer with a
 -- subscription and per milestone of the seed onboarding_milestones, with its
--- status at as_of_end.
+-- status at as_of_end. Incremental: a milestone achieved before the first
+-- recomputed day is settled (its status can no longer change); a run
+-- recomputes only the others, whose events are fewer than min_count.
+{{ config(**replace_range_config(
+    'achieved_at is null or achieved_at >= ' ~ incremental_start_at()
+)) }}
+
 with
 
 int_customer_onboarding_starts as (
@@ -63,41 +69,9 @@ customer_milestones as (
     where usage_events_present.has_events > 0
 ),
 
--- Each milestone's events at or after the customer's onboarding start, in
--- time order.
-milestone_events_ranked as (
-    select
-        customer_milestones.customer_id,
-        customer_milestones.milestone_id,
-        milestone_events.occurred_at,
-        row_number() over (
-            partition by customer_milestones.customer_id, customer_milestones.milestone_id
-            order by milestone_events.occurred_at, milestone_events.event_id
-        ) as event_number
-    from customer_milestones
-    inner join milestone_events
-        on
-            customer_milestones.customer_id = milestone_events.customer_id
-            and customer_milestones.event_name = milestone_events.event_name
-            and customer_milestones.onboarding_started_at <= milestone_events.occurred_at
-),
-
--- achieved_at is the time of the min_count-th event, even when it is late.
-milestones_achieved as (
-    select
-        customer_milestones.customer_id,
-        customer_milestones.milestone_id,
-        milestone_events_ranked.occurred_at as achieved_at
-    from customer_milestones
-    inner join milestone_events_ranked
-        on
-            customer_milestones.customer_id = milestone_events_ranked.customer_id
-            and customer_milestones.milestone_id = milestone_events_ranked.milestone_id
-            and customer_milestones.min_count = milestone_events_ranked.event_number
-),
-
--- Status at as_of_end: later windows are still in progress (right-censored).
-milestone_statuses as (
+-- The milestones this run evaluates: all of them, or in an incremental run
+-- those not settled yet.
+milestones_to_evaluate as (
     select
         customer_milestones.customer_id,
         customer_milestones.milestone_id,
@@ -105,15 +79,71 @@ milestone_statuses as (
         customer_milestones.min_count,
         customer_milestones.within_days,
         customer_milestones.onboarding_started_at,
-        customer_milestones.window_ends_at,
-        milestones_achieved.achieved_at,
-        {{ milestone_status('milestones_achieved.achieved_at', 'customer_milestones.window_ends_at',
-            as_of_end()) }} as status
+        customer_milestones.window_ends_at
     from customer_milestones
+    {% if is_incremental() -%}
+        where not exists (
+            select settled.customer_id
+            from {{ this }} as settled
+            where
+                settled.customer_id = customer_milestones.customer_id
+                and settled.milestone_id = customer_milestones.milestone_id
+                and settled.achieved_at < {{ incremental_start_at() }}
+        )
+    {%- endif %}
+),
+
+-- Each milestone's events at or after the customer's onboarding start, in
+-- time order.
+milestone_events_ranked as (
+    select
+        milestones_to_evaluate.customer_id,
+        milestones_to_evaluate.milestone_id,
+        milestone_events.occurred_at,
+        row_number() over (
+            partition by milestones_to_evaluate.customer_id, milestones_to_evaluate.milestone_id
+            order by milestone_events.occurred_at, milestone_events.event_id
+        ) as event_number
+    from milestones_to_evaluate
+    inner join milestone_events
+        on
+            milestones_to_evaluate.customer_id = milestone_events.customer_id
+            and milestones_to_evaluate.event_name = milestone_events.event_name
+            and milestones_to_evaluate.onboarding_started_at <= milestone_events.occurred_at
+),
+
+-- achieved_at is the time of the min_count-th event, even when it is late.
+milestones_achieved as (
+    select
+        milestones_to_evaluate.customer_id,
+        milestones_to_evaluate.milestone_id,
+        milestone_events_ranked.occurred_at as achieved_at
+    from milestones_to_evaluate
+    inner join milestone_events_ranked
+        on
+            milestones_to_evaluate.customer_id = milestone_events_ranked.customer_id
+            and milestones_to_evaluate.milestone_id = milestone_events_ranked.milestone_id
+            and milestones_to_evaluate.min_count = milestone_events_ranked.event_number
+),
+
+-- Status at as_of_end: later windows are still in progress (right-censored).
+milestone_statuses as (
+    select
+        milestones_to_evaluate.customer_id,
+        milestones_to_evaluate.milestone_id,
+        milestones_to_evaluate.event_name,
+        milestones_to_evaluate.min_count,
+        milestones_to_evaluate.within_days,
+        milestones_to_evaluate.onboarding_started_at,
+        milestones_to_evaluate.window_ends_at,
+        milestones_achieved.achieved_at,
+        {{ milestone_status('milestones_achieved.achieved_at', 'milestones_to_evaluate.window_ends_at',
+            as_of_end()) }} as status
+    from milestones_to_evaluate
     left join milestones_achieved
         on
-            customer_milestones.customer_id = milestones_achieved.customer_id
-            and customer_milestones.milestone_id = milestones_achieved.milestone_id
+            milestones_to_evaluate.customer_id = milestones_achieved.customer_id
+            and milestones_to_evaluate.milestone_id = milestones_achieved.milestone_id
 ),
 
 final as (

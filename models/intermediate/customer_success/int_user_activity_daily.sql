@@ -3,7 +3,7 @@
 -- a user keep a row with user_id NULL (they count as events, never as an
 -- active user). Incremental: a run recomputes the days from
 -- incremental_start_date() on (macros/incremental.sql).
-{{ config(**replace_range_config('date_day')) }}
+{{ config(**replace_range_config(from_first_day('date_day'))) }}
 
 with
 
@@ -15,7 +15,7 @@ stg_usage_events as (
         occurred_at
     from {{ ref('stg_usage_events') }}
     {% if is_incremental() -%}
-        where occurred_at >= cast({{ incremental_start_date() }} as {{ dbt.type_timestamp() }})
+        where occurred_at >= {{ incremental_start_at() }}
     {%- endif %}
 ),
 
