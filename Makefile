@@ -56,8 +56,9 @@ clean: ## remove build output (keeps .venv)
 bench: install ## benchmark full and daily incremental runs at 10k and 100k customers (BENCH_TIERS=10000,100000,1000000) -> bench/results.md
 	$(BIN)/retain bench
 
-daily-check: install ## three daily incremental runs on the 2k sample, each equal to a full rebuild (every interface table)
-	$(BIN)/python -m retain.daily_check
+daily-check: install ## three daily incremental runs on the 2k sample (CSV, then Parquet), each equal to a full rebuild (every interface table)
+	$(BIN)/python -m retain.daily_check --format csv
+	$(BIN)/python -m retain.daily_check --format parquet
 
 .PHONY: dagster
 

@@ -66,20 +66,22 @@ def write_daily_drop(source: Path, drop: Path, known_on: date) -> None:
                         f"to '{drop / raw.path.name}' ({options})")
 
 
-def sample(customers: int, seed: int, last_day: date) -> Path:
+def sample(customers: int, seed: int, last_day: date, file_format: str = "auto") -> Path:
     """The generated sample ending on last_day, reused while it exists."""
-    folder = WORK_DIR / f"raw_{customers}_{seed}_{last_day}"
+    folder = WORK_DIR / f"raw_{customers}_{seed}_{last_day}_{file_format}"
     if not (folder / ".complete").exists():
         shutil.rmtree(folder, ignore_errors=True)
         _progress(f"generating {customers:,} customers (seed {seed}) into {folder}")
-        generate_raw_data(folder, customers=customers, seed=seed, end_date=last_day)
+        generate_raw_data(folder, customers=customers, seed=seed, end_date=last_day,
+                          file_format=file_format)
         (folder / ".complete").write_text("")
     return folder
 
 
-def check_days(customers: int, seed: int, last_day: date, days: int) -> int:
+def check_days(customers: int, seed: int, last_day: date, days: int,
+               file_format: str = "auto") -> int:
     """Play the days; the number of days whose incremental and full results differ."""
-    source = sample(customers, seed, last_day)
+    source = sample(customers, seed, last_day, file_format)
     first = last_day - timedelta(days=days)
     daily = Settings(raw_dir=WORK_DIR / "drop_daily", as_of=first,
                      warehouse=WORK_DIR / "daily" / "retain.duckdb")
@@ -127,9 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last-day", type=date.fromisoformat, default=DEFAULT_DAY,
                         metavar="YYYY-MM-DD", help=f"last day checked (default {DEFAULT_DAY})")
     parser.add_argument("--days", type=int, default=3, help="days checked (default 3)")
+    parser.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
+                        help="raw file format (default auto: CSV below 20,000 customers)")
     args = parser.parse_args(argv)
     quiet_telemetry()
-    failed = check_days(args.customers, args.seed, args.last_day, args.days)
+    failed = check_days(args.customers, args.seed, args.last_day, args.days, args.format)
     print("every day identical" if not failed else f"{failed} day(s) differ")
     return 1 if failed else 0
 

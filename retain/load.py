@@ -188,6 +188,15 @@ def _appending(con: duckdb.DuckDBPyConnection, table: Table,
     return bool(found and found[0])
 
 
+def _appended_timestamp(source: tuple[str, str], typed: str) -> str:
+    """How the load selects recent rows by their timestamp: a typed column as it is, so
+    that DuckDB skips the older row groups of a Parquet file (the session time zone is
+    UTC); text through its typed value, so that an unreadable one is NULL and its row
+    is checked (and reported), never skipped."""
+    name, source_type = source
+    return _quote(name) if source_type.startswith("TIMESTAMP") else typed
+
+
 def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
                 appended_from: datetime | None) -> int:
     """Load one file; rows loaded. An appended table already loaded gets only its rows
@@ -214,10 +223,9 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         if column.type != "string" and typed != column_sql:
             checks.append((column, _text_expression(column_sql, source_type), typed))
     appending = _appending(con, table, appended_from)
-    # Over the typed timestamp: an unreadable one is NULL, so its row is
-    # checked (and reported), never skipped.
-    recent = (appended_rows(table, appended_from, typed_columns[str(table.appended_on)])
-              if appending else None)
+    recent = (appended_rows(table, appended_from, _appended_timestamp(
+        source_columns[str(table.appended_on)], typed_columns[str(table.appended_on)]))
+        if appending else None)
     _check_typing(con, raw_file, checks, recent)
     source = (f"select {', '.join(selects)} from {_reader_sql(raw_file)}"
               + (f" where {recent}" if recent else ""))
