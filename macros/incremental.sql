@@ -51,6 +51,28 @@
     }) }}
 {%- endmacro %}
 
+{#- A model that keeps its settled rows: `settled`, SQL over the model's own
+    columns, is true for a row that can no longer change (NULL counts as not
+    settled). A run deletes every other row and recomputes it, so the model's
+    select returns the rows is_unsettled() lets through. -#}
+{% macro keep_settled_config(settled) -%}
+    {{ return(replace_range_config('not coalesce(' ~ settled ~ ', false)')) }}
+{%- endmacro %}
+
+{#- True for a row of `outer` that the built model, matched on `keys`, does
+    not hold as settled. -#}
+{% macro is_unsettled(outer, keys, settled) -%}
+    not exists (
+        select settled_rows.{{ keys[0] }}
+        from {{ this }} as settled_rows
+        where
+            {%- for key in keys %}
+            settled_rows.{{ key }} = {{ outer }}.{{ key }} and
+            {%- endfor %}
+            coalesce({{ settled }}, false)
+    )
+{%- endmacro %}
+
 {#- Strategy replace_range: delete the rows of the recomputed range, then insert
     the recomputed rows. Unlike delete+insert on a key, a day that lost all its
     rows (or lies after as_of_date) is emptied too. -#}

@@ -4,8 +4,7 @@ A run that publishes keeps its build file (raw tables, intermediate tables)
 with a state file beside it: the last processed as-of day and a fingerprint
 of everything that shapes the numbers. The next run continues that file when
 it can: it reloads the small raw tables whose files changed, loads only the
-recent usage events,
-and dbt recomputes only the recent days of the event-sized models (from
+recent usage events, and dbt recomputes only the recent days of the event-sized models (from
 `lookback_days` before the last processed day, so late events are picked
 up). Anything that would make the kept tables disagree with a full build
 (other settings or models, another raw folder, an earlier as-of day) makes
@@ -16,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -51,19 +51,23 @@ class RunPlan:
     reason: str
     processed_through: date | None = None
     first_day: date | None = None  # first day the incremental models recompute
-    unchanged: frozenset[str] = frozenset()  # raw files as the last run validated them
+    # Digests of the raw files the last run validated (RunState.file_digests).
+    validated_digests: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def appended_from(self) -> datetime | None:
         """From when an incremental run reloads the appended raw table (usage events)."""
         return datetime.combine(self.first_day, time()) if self.first_day else None
 
-    @property
-    def increment(self) -> Increment | None:
-        """What validation may leave out: rows an incremental run did not load."""
+    def increment(self, raw_dir: Path) -> Increment | None:
+        """What validation may leave out: the rows an incremental run did not load, and
+        the tables whose files in raw_dir are as the last run validated them. Only
+        validation asks: the files are hashed once a run."""
         if self.appended_from is None:
             return None
-        return Increment(self.appended_from, self.unchanged)
+        unchanged = frozenset(table for table, digest in file_digests(raw_dir).items()
+                              if self.validated_digests.get(table) == digest)
+        return Increment(self.appended_from, unchanged)
 
     def dbt_vars(self) -> dict[str, str]:
         """The var that makes dbt's incremental models continue (macros/incremental.sql)."""
@@ -137,8 +141,6 @@ def run_plan(settings: Settings) -> RunPlan:
         return RunPlan(False, f"as-of day {settings.as_of} is before the last processed "
                               f"day {processed}")
     first_day = processed - timedelta(days=settings.lookback_days)
-    unchanged = frozenset(table for table, digest in file_digests(settings.raw_dir).items()
-                          if state.file_digests.get(table) == digest)
     return RunPlan(True, f"recomputes the days from {first_day} (last processed day "
                          f"{processed}, lookback {settings.lookback_days} days)",
-                   processed, first_day, unchanged)
+                   processed, first_day, state.file_digests)

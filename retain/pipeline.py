@@ -100,7 +100,7 @@ def validate_step(settings: Settings, run_id: str,
     result = validate_raw(build_path(settings.warehouse), report_dir,
                           absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
                           progress=progress, config=run_duckdb_config(settings),
-                          increment=run_plan(settings).increment)
+                          increment=run_plan(settings).increment(settings.raw_dir))
     write_report_text(report_dir, result.report_text())
     keep_latest(report_dir, settings.kept_validation_runs)
     return result

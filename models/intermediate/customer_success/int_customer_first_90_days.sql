@@ -3,9 +3,7 @@
 -- Exact times matter here, so the raw events are read, joined on the
 -- customer and filtered to the window. Incremental: a window that closed
 -- before the first recomputed day is settled; a run recomputes the others.
-{{ config(**replace_range_config(
-    'first_90_days_end_at > ' ~ incremental_start_at()
-)) }}
+{{ config(**keep_settled_config('first_90_days_end_at <= ' ~ incremental_start_at())) }}
 
 with
 
@@ -32,13 +30,8 @@ onboarding_windows as (
         {{ dbt.dateadd('hour', 90 * 24, 'onboarding_started_at') }} as first_90_days_end_at
     from int_customer_onboarding_starts
     {% if is_incremental() -%}
-        where not exists (
-            select settled.customer_id
-            from {{ this }} as settled
-            where
-                settled.customer_id = int_customer_onboarding_starts.customer_id
-                and settled.first_90_days_end_at <= {{ incremental_start_at() }}
-        )
+        where {{ is_unsettled('int_customer_onboarding_starts', ['customer_id'],
+            'first_90_days_end_at <= ' ~ incremental_start_at()) }}
     {%- endif %}
 ),
 

@@ -3,9 +3,7 @@
 -- status at as_of_end. Incremental: a milestone achieved before the first
 -- recomputed day is settled (its status can no longer change); a run
 -- recomputes only the others, whose events are fewer than min_count.
-{{ config(**replace_range_config(
-    'achieved_at is null or achieved_at >= ' ~ incremental_start_at()
-)) }}
+{{ config(**keep_settled_config('achieved_at < ' ~ incremental_start_at())) }}
 
 with
 
@@ -82,14 +80,8 @@ milestones_to_evaluate as (
         customer_milestones.window_ends_at
     from customer_milestones
     {% if is_incremental() -%}
-        where not exists (
-            select settled.customer_id
-            from {{ this }} as settled
-            where
-                settled.customer_id = customer_milestones.customer_id
-                and settled.milestone_id = customer_milestones.milestone_id
-                and settled.achieved_at < {{ incremental_start_at() }}
-        )
+        where {{ is_unsettled('customer_milestones', ['customer_id', 'milestone_id'],
+            'achieved_at < ' ~ incremental_start_at()) }}
     {%- endif %}
 ),
 
