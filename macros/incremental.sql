@@ -41,12 +41,32 @@
 
 {#- The config of every incremental model: the rows matching `replaced` (SQL)
     are deleted, and the model's select (in incremental mode) returns them
-    again, recomputed. -#}
-{% macro replace_range_config(replaced) -%}
+    again, recomputed. `range_column` is the day or month column the range
+    is made of (none when the replaced rows are not a range of it). -#}
+{% macro replace_range_config(replaced, range_column=none) -%}
+    {{ return(adapter.dispatch('replace_range_config', 'retain')(replaced, range_column)) }}
+{%- endmacro %}
+
+{% macro default__replace_range_config(replaced, range_column) -%}
     {{ return({
         'materialized': 'incremental',
         'incremental_strategy': 'replace_range',
         'incremental_predicates': [replaced],
+        'on_schema_change': 'fail',
+    }) }}
+{%- endmacro %}
+
+{#- Spark's Parquet tables take no delete: a range of days or months is
+    replaced as partitions (insert_overwrite), and a model whose replaced rows
+    are not a range (settled rows kept) is rebuilt whole. -#}
+{% macro spark__replace_range_config(replaced, range_column) -%}
+    {%- if range_column is none -%}
+        {{ return({'materialized': 'table'}) }}
+    {%- endif -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'insert_overwrite',
+        'partition_by': [range_column],
         'on_schema_change': 'fail',
     }) }}
 {%- endmacro %}

@@ -33,3 +33,18 @@
 {% macro round_to_cents(amount) -%}
     cast(round({{ amount }}, 2) as {{ type_money() }})
 {%- endmacro %}
+
+{#- numerator / denominator as DuckDB divides decimals and integers: in DOUBLE.
+    Spark divides them as decimals and keeps 6 decimals once the precision
+    runs out (1 second / 60.0 = 0.016667), so its version converts first. -#}
+{% macro divide(numerator, denominator) -%}
+    {{ return(adapter.dispatch('divide', 'retain')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__divide(numerator, denominator) -%}
+    ({{ numerator }}) / ({{ denominator }})
+{%- endmacro %}
+
+{% macro spark__divide(numerator, denominator) -%}
+    cast({{ numerator }} as {{ type_double() }}) / cast({{ denominator }} as {{ type_double() }})
+{%- endmacro %}

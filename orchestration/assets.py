@@ -13,11 +13,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from expectations.contract import RAW_SCHEMA, TABLES
 from orchestration.resources import RetainRun, environment, retried_when_locked
-from retain.dbt import build_arguments
+from retain.dbt import build_arguments, spark_dir
+from retain.engines import StageError, engine_for
 from retain.incremental import run_plan
 from retain.load import RawInputError
-from retain.pipeline import load_step, publish_step
-from retain.publish import PUBLISHED_STORAGE_VERSION, build_path
+from retain.pipeline import load_step, publish_step, stage_step
+from retain.publish import build_path
 
 RAW_GROUP = "raw"
 MART_GROUPS = ("core", "finance", "customer_success")
@@ -85,14 +86,20 @@ def build_dbt_assets(project: DbtProject,
                 dagster_dbt_translator=RetainDbtTranslator(), partitions_def=partitions)
     def retain_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                    retain: RetainRun) -> Iterator[Any]:
-        """`dbt build` on the build file with the run's settings, as `retain run` builds."""
+        """`dbt build` with the run's settings on its engine's target, as `retain run`
+        builds (the validated raw tables staged for it first)."""
         settings = retain.run_settings(context)
         built = build_path(settings.warehouse)
         if not built.exists():
             raise dg.Failure(description=f"nothing to build on: {built} does not exist; "
                                          "materialise the raw tables first",
                              allow_retries=False)
-        with environment(RETAIN_DUCKDB_PATH=str(built)), retried_when_locked(built):
+        with environment(RETAIN_DUCKDB_PATH=str(built), RETAIN_SPARK_DIR=str(spark_dir(built))), \
+                retried_when_locked(built):
+            try:
+                stage_step(settings, context.log.info)
+            except StageError as error:
+                raise dg.Failure(description=str(error)) from error
             yield from dbt.cli(build_arguments(settings, run_plan(settings)),
                                context=context).stream()
 
@@ -113,17 +120,20 @@ def build_publish_asset(marts: list[dg.AssetKey],
         snapshot until the rename.
         """
         settings = retain.run_settings(context)
-        built, warehouse = build_path(settings.warehouse), settings.warehouse
+        built = build_path(settings.warehouse)
         if not built.exists():
             raise dg.Failure(description=f"nothing to publish: {built} does not exist",
                              allow_retries=False)
         with retried_when_locked(built):
             publish_step(settings, context.run.run_id, context.log.info)
+        engine = engine_for(settings)
+        published = engine.published_location(settings)
+        files = sorted(published.glob("*.parquet")) if published.is_dir() else [published]
         return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(warehouse)),
+            "path": dg.MetadataValue.path(str(published)),
+            "format": engine.published_format,
             "as_of_date": settings.as_of.isoformat(),
-            "storage_version": PUBLISHED_STORAGE_VERSION,
-            "bytes": warehouse.stat().st_size,
+            "bytes": sum(path.stat().st_size for path in files),
         })
 
     return published_warehouse

@@ -104,6 +104,9 @@ class RetainRun(dg.ConfigurableResource):
         default=False, description="Rebuild everything from the raw files instead of "
                                    "continuing the last run's build file (as `retain run "
                                    "--full-refresh`).")
+    engine: str | None = Field(
+        default=None, description="duckdb or spark (default: env RETAIN_ENGINE, retain.toml, "
+                                  "else duckdb), as `retain run --engine`.")
     settings: dict[str, str] = Field(
         default_factory=dict, description="Metric settings of metrics.md as text, e.g. "
                                           "{mrr_change_threshold: '0'}, checked as "
@@ -121,6 +124,7 @@ class RetainRun(dg.ConfigurableResource):
                  else date.fromisoformat(self.as_of_date) if self.as_of_date else None)
         return resolved_settings(raw_dir=self.raw_dir, warehouse=self.warehouse,
                                  report_dir=self.report_dir, as_of=as_of,
-                                 overrides=self.settings, full_refresh=self.full_refresh)
+                                 overrides=self.settings, full_refresh=self.full_refresh,
+                                 engine=self.engine)
 
 

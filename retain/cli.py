@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from retain import bench as bench_module
+from retain.engines import engine_for
 from retain.export import ExportError, export_relations
 from retain.generate import generate_raw_data
 from retain.load import RawInputError, load_raw
 from retain.pipeline import ExitCode, load_step, run_pipeline, validate_step
 from retain.settings import (
+    DBT_TARGETS,
     SETTINGS_FILE,
     SettingError,
     Settings,
@@ -59,7 +61,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         as_of=getattr(args, "as_of", None), report_dir=_resolved(args.report_dir),
         overrides=dict(getattr(args, "var", None) or []), settings_file=_resolved(args.settings),
         full_refresh=getattr(args, "full_refresh", False),
-        lookback_days=getattr(args, "lookback_days", None))
+        lookback_days=getattr(args, "lookback_days", None), engine=getattr(args, "engine", None))
 
 
 def _add_location_options(parser: argparse.ArgumentParser, warehouse: bool = True) -> None:
@@ -124,7 +126,7 @@ def _command_run(args: argparse.Namespace) -> int:
         for error in report.errors:
             _stderr(f"error: {error}")
         _stderr(f"run failed (exit {int(report.exit_code)}); published warehouse unchanged: "
-                f"{settings.warehouse}")
+                f"{engine_for(settings).published_location(settings)}")
         return int(report.exit_code)
     print(summary_text(report, settings))
     return 0
@@ -221,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="an incremental run recomputes from N days before the last processed "
                           "day, for late events (env RETAIN_LOOKBACK_DAYS, retain.toml; "
                           "default 3)")
+    run.add_argument("--engine", choices=sorted(DBT_TARGETS), default=None,
+                     help="build on DuckDB (default; publishes the --warehouse file) or on "
+                          "Spark (needs retain[spark] and Java 17; publishes a folder of "
+                          "Parquet files named like the warehouse without its suffix, e.g. "
+                          "warehouse/retain/; env RETAIN_ENGINE, retain.toml)")
     run.set_defaults(handler=_command_run)
     export = commands.add_parser(
         "export", help="write the interface tables of the published warehouse as files",

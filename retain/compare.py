@@ -3,6 +3,7 @@
 Restructuring and speed work may not change a number: build before and
 after, then `python -m retain.compare BEFORE AFTER` (DuckDB files or folders
 of Parquet exports) lists every table whose rows, columns or types differ.
+The same comparison, with --across-engines, holds a Spark build to DuckDB's.
 AFTER may add columns (the spec welcomes more); every column of BEFORE must
 be there with the same type and the same values.
 """
@@ -35,18 +36,41 @@ def _relation_sql(location: Path, alias: str, relation: str) -> str:
     return f'{alias}."{relation}"'
 
 
-def _columns(con: duckdb.DuckDBPyConnection, source: str) -> list[tuple[str, str]]:
-    return [(name, str(kind)) for name, kind, *_ in
-            con.execute(f"describe select * from {source}").fetchall()]
+# Across engines (DuckDB and Spark's Parquet), a timestamp is an instant either way:
+# Spark writes it adjusted to UTC, which DuckDB reads as TIMESTAMP WITH TIME ZONE.
+SAME_ACROSS_ENGINES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
+# DOUBLE columns (ratios, percentiles, averages: metrics.md leaves them unrounded) are
+# compared to this many decimals across engines, whose float arithmetic differs in
+# the last bits (39.400000000000006 against 39.4); money is DECIMAL and exact.
+DOUBLE_DECIMALS = 9
+
+
+def _columns(con: duckdb.DuckDBPyConnection, source: str,
+             across_engines: bool = False) -> list[tuple[str, str]]:
+    columns = [(name, str(kind)) for name, kind, *_ in
+               con.execute(f"describe select * from {source}").fetchall()]
+    if across_engines:
+        return [(name, SAME_ACROSS_ENGINES.get(kind, kind)) for name, kind in columns]
+    return columns
+
+
+def _compared(name: str, kind: str, across_engines: bool) -> str:
+    """A column as compared: itself, or across engines in the form both agree on."""
+    if across_engines and kind == "DOUBLE":
+        return f'round("{name}", {DOUBLE_DECIMALS}) as "{name}"'
+    if across_engines and kind == "TIMESTAMP":
+        return f'cast("{name}" as timestamp) as "{name}"'
+    return f'"{name}"'
 
 
 def _difference(con: duckdb.DuckDBPyConnection, relation: str, before_source: str,
-                after_source: str) -> TableDifference | None:
-    before_columns, after_columns = _columns(con, before_source), _columns(con, after_source)
+                after_source: str, across_engines: bool = False) -> TableDifference | None:
+    before_columns = _columns(con, before_source, across_engines)
+    after_columns = _columns(con, after_source, across_engines)
     missing = [column for column in before_columns if column not in after_columns]
     if missing:
         return TableDifference(relation, f"columns missing or retyped after: {missing}")
-    names = ", ".join(f'"{name}"' for name, _ in before_columns)
+    names = ", ".join(_compared(name, kind, across_engines) for name, kind in before_columns)
     before = f"(select {names} from {before_source})"
     after = f"(select {names} from {after_source})"
     counts = con.execute(f"select (select count(*) from {before}), "
@@ -68,18 +92,22 @@ def _difference(con: duckdb.DuckDBPyConnection, relation: str, before_source: st
 
 
 def interface_differences(before: Path, after: Path,
-                          relations: tuple[str, ...] = INTERFACE_RELATIONS
-                          ) -> list[TableDifference]:
-    """Every interface relation whose columns, types or rows differ (empty list: identical)."""
+                          relations: tuple[str, ...] = INTERFACE_RELATIONS,
+                          across_engines: bool = False) -> list[TableDifference]:
+    """Every interface relation whose columns, types or rows differ (empty list: identical).
+
+    across_engines: the two were built by different engines (DuckDB and Spark);
+    timestamps compare as instants and DOUBLEs to DOUBLE_DECIMALS decimals."""
     locations = {"before": before, "after": after}
     with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
         for alias, location in locations.items():
             if not location.is_dir():
                 con.execute(f"attach '{location}' as {alias} (read_only)")
         found = []
         for relation in relations:
             difference = _difference(con, relation, _relation_sql(before, "before", relation),
-                                     _relation_sql(after, "after", relation))
+                                     _relation_sql(after, "after", relation), across_engines)
             if difference:
                 found.append(difference)
         return found
@@ -92,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
                     "exit 1 when any differs.")
     parser.add_argument("before", type=Path, help="DuckDB file or folder of <table>.parquet")
     parser.add_argument("after", type=Path, help="DuckDB file or folder of <table>.parquet")
+    parser.add_argument("--across-engines", action="store_true",
+                        help="one side was built by Spark: timestamps compare as instants, "
+                             f"DOUBLEs to {DOUBLE_DECIMALS} decimals (money stays exact)")
     args = parser.parse_args(argv)
-    differences = interface_differences(args.before, args.after)
+    differences = interface_differences(args.before, args.after,
+                                        across_engines=args.across_engines)
     for difference in differences:
         print(difference.line())
     print(f"{len(INTERFACE_RELATIONS) - len(differences)} of {len(INTERFACE_RELATIONS)} "

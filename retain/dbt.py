@@ -35,24 +35,37 @@ class DbtOutcome:
 
 def dbt_arguments(command: Sequence[str], settings: Settings,
                   run_vars: Mapping[str, str] | None = None) -> list[str]:
-    """A dbt command with --vars: the as_of date, every metric setting of the run, and
-    run_vars (an incremental run's processed_through)."""
-    return [*command, "--vars", json.dumps({**settings.dbt_vars(), **(run_vars or {})})]
+    """A dbt command on the run's engine (profiles.yml target) with --vars: the as_of
+    date, every metric setting of the run, and run_vars (an incremental run's
+    processed_through)."""
+    return [*command, "--target", settings.dbt_target,
+            "--vars", json.dumps({**settings.dbt_vars(), **(run_vars or {})})]
 
 
 def build_arguments(settings: Settings, plan: RunPlan) -> list[str]:
-    """The production build of a run, as `retain run` and the Dagster assets start it."""
-    return dbt_arguments(PRODUCTION_BUILD, settings, plan.dbt_vars())
+    """The production build of a run, as `retain run` and the Dagster assets start it. A
+    full run replaces every table (a fresh DuckDB file has none; Spark's metastore
+    keeps the last run's)."""
+    command = PRODUCTION_BUILD if plan.incremental else (*PRODUCTION_BUILD, "--full-refresh")
+    return dbt_arguments(command, settings, plan.dbt_vars())
 
 
 def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """dbt's environment: the warehouse file, and the DuckDB memory limit and spill folder
-    every connection of the run uses (profiles.yml reads them)."""
+    """dbt's environment: the warehouse file, the DuckDB memory limit and spill folder
+    every connection of the run uses, and the Spark session's folder beside the file
+    (profiles.yml reads them)."""
     config = duckdb_config(warehouse.parent / "spill")
     return {**os.environ, **QUIET_ENVIRONMENT, "RETAIN_DUCKDB_PATH": str(warehouse),
+            "RETAIN_SPARK_DIR": str(spark_dir(warehouse)),
             "DBT_PROFILES_DIR": str(project_dir),
             "RETAIN_DUCKDB_MEMORY_LIMIT": config["memory_limit"],
             "RETAIN_DUCKDB_TEMP_DIR": config["temp_directory"]}
+
+
+def spark_dir(build_file: Path) -> Path:
+    """The local Spark session's metastore, warehouse and staged raw tables: beside the
+    DuckDB build file whose validated raw tables it reads."""
+    return build_file.parent / "spark"
 
 
 RESULT_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult",

@@ -126,6 +126,9 @@ def run_plan(settings: Settings) -> RunPlan:
     """Whether this run continues the kept build file, and from which day."""
     if settings.full_refresh:
         return RunPlan(False, "--full-refresh asked for a full rebuild")
+    if settings.engine != "duckdb":
+        return RunPlan(False, f"the {settings.engine} engine rebuilds every run (only "
+                              "DuckDB's build file is kept and continued)")
     state = read_state(settings.warehouse)
     if state is None:
         return RunPlan(False, "no earlier run's build file to continue")

@@ -18,20 +18,18 @@ from enum import IntEnum
 from expectations.aggregates import FxSettings
 from expectations.validate import ValidationResult, validate_raw
 from retain.dbt import DbtOutcome, build_arguments, run_dbt
-from retain.incremental import RunPlan, forget_state, run_plan, write_state
+from retain.engines import StageError, engine_for
+from retain.incremental import RunPlan, forget_state, run_plan
 from retain.load import RawInputError, absent_tables, load_raw
-from retain.meta import write_meta
 from retain.publish import (
-    PUBLISHED_STORAGE_VERSION,
     RunInProgressError,
     build_path,
     fresh_build_file,
-    prune_snapshots,
-    publish,
+    run_duckdb_config,
     run_lock,
 )
 from retain.reports import keep_latest, run_report_dir, write_load_rejection, write_report_text
-from retain.settings import Settings, duckdb_config
+from retain.settings import Settings
 
 Progress = Callable[[str], None]
 
@@ -57,11 +55,6 @@ class RunReport:
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def run_duckdb_config(settings: Settings) -> dict[str, str]:
-    """Memory limit, spill folder (beside the build file) and settings of every connection."""
-    return duckdb_config(build_path(settings.warehouse).parent / "spill")
 
 
 def load_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> dict[str, int]:
@@ -107,26 +100,29 @@ def validate_step(settings: Settings, run_id: str,
 
 
 def build_step(settings: Settings, progress: Progress = _stderr) -> DbtOutcome:
-    """`dbt build` (models, seeds, data tests) on the build file as of settings.as_of;
-    an incremental run's event-sized models recompute only their recent days."""
-    return run_dbt(build_arguments(settings, run_plan(settings)), build_path(settings.warehouse),
-                   progress)
+    """`dbt build` (models, seeds, data tests) as of settings.as_of on the engine's target,
+    after staging the validated raw tables for it; an incremental run's event-sized
+    models recompute only their recent days."""
+    started = time.perf_counter()
+    try:
+        stage_step(settings, progress)
+    except StageError as error:
+        return DbtOutcome(False, failures=[str(error)], seconds=time.perf_counter() - started)
+    outcome = run_dbt(build_arguments(settings, run_plan(settings)),
+                      build_path(settings.warehouse), progress)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def stage_step(settings: Settings, progress: Progress = _stderr) -> None:
+    """Make the validated raw tables readable by the engine's dbt target."""
+    engine_for(settings).stage_raw(settings, progress)
 
 
 def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> None:
-    """Describe the run in the meta relation, then replace the published warehouse by the
-    build file's readable relations with one atomic rename; the build file is kept for
-    the next incremental run."""
-    progress(f"publish {settings.warehouse} (storage version {PUBLISHED_STORAGE_VERSION})")
-    write_meta(build_path(settings.warehouse), settings, run_id)
-    published = publish(build_path(settings.warehouse), settings.warehouse, settings.as_of,
-                        run_duckdb_config(settings))
-    write_state(settings)
-    removed = prune_snapshots(settings.warehouse, settings.kept_daily_snapshots)
-    progress(f"published {len(published.tables)} relations; snapshot of {settings.as_of}: "
-             f"{published.dated_snapshot}" + ("" if published.replaced_warehouse else
-                                               f"; {settings.warehouse} keeps a later day")
-             + (f"; removed {len(removed)} old snapshot(s)" if removed else ""))
+    """Replace what readers see by this run's tables with one atomic step (a rename);
+    DuckDB's build file is kept for the next incremental run."""
+    engine_for(settings).publish(settings, run_id, progress)
 
 
 def run_pipeline(settings: Settings, progress: Progress = _stderr) -> RunReport:
@@ -165,7 +161,7 @@ def _build_and_publish(settings: Settings, progress: Progress) -> RunReport:
         report.errors = [f"input rejected: {report.validation.report_text()}"]
         return report
 
-    progress(f"[3/4] dbt build as of {settings.as_of.isoformat()}")
+    progress(f"[3/4] dbt build as of {settings.as_of.isoformat()} on {settings.engine}")
     outcome = build_step(settings, progress)
     report.timings["dbt build"] = outcome.seconds
     report.dbt_counts = outcome.counts

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from retain.settings import Settings, duckdb_config
+
 # The newest storage version DuckDB 1.4 clients read (stack-notes.md).
 PUBLISHED_STORAGE_VERSION = "v1.4.0"
 SNAPSHOTS_FOLDER = "snapshots"
@@ -78,6 +80,11 @@ def fresh_build_file(warehouse: Path) -> Path:
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)
     return path
+
+
+def run_duckdb_config(settings: Settings) -> dict[str, str]:
+    """Memory limit, spill folder (beside the build file) and settings of every connection."""
+    return duckdb_config(build_path(settings.warehouse).parent / "spill")
 
 
 def snapshot_path(warehouse: Path) -> Path:

@@ -142,6 +142,18 @@ METRIC_SETTINGS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# The engines a run can build on, and the profiles.yml target of each
+# (retain/engines/: what differs between them).
+DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
+
+
+def _engine(value: Any) -> str:
+    name = _text(value).lower()
+    if name not in DBT_TARGETS:
+        raise SettingError(f"engine={value!r}: expected one of {', '.join(DBT_TARGETS)}")
+    return name
+
+
 # dbt vars a run sets besides the metric settings: the day it computes, and
 # how an incremental run continues (macros/incremental.sql).
 RUN_VARS = ("as_of_date", "lookback_days", "processed_through")
@@ -211,6 +223,12 @@ class Settings:
     full_refresh: bool = False
     # Days before the last processed day an incremental run recomputes (late events).
     lookback_days: int = field(default_factory=lambda: int(dbt_project_vars()["lookback_days"]))
+    # Where dbt builds (DBT_TARGETS): DuckDB, or Spark with Parquet published.
+    engine: str = "duckdb"
+
+    @property
+    def dbt_target(self) -> str:
+        return DBT_TARGETS[self.engine]
 
     def metric(self, name: str) -> Any:
         """A metric setting as this run uses it (override or dbt_project.yml default)."""
@@ -249,12 +267,13 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
                       as_of: date | None = None, report_dir: str | Path | None = None,
                       overrides: Mapping[str, Any] | None = None,
                       settings_file: Path | None = None, full_refresh: bool = False,
-                      lookback_days: int | None = None) -> Settings:
+                      lookback_days: int | None = None, engine: str | None = None) -> Settings:
     """Settings from arguments (None = not given), environment, retain.toml and defaults."""
     document = settings_file_values(settings_file or PROJECT_DIR / SETTINGS_FILE)
     run = document.get("run", {})
     unknown = set(run) - {"raw_dir", "warehouse", "report_dir", "as_of_date",
-                          "kept_validation_runs", "kept_daily_snapshots", "lookback_days"}
+                          "kept_validation_runs", "kept_daily_snapshots", "lookback_days",
+                          "engine"}
     if unknown:
         raise SettingError(f"unknown [run] key(s) {sorted(unknown)} in {SETTINGS_FILE}")
 
@@ -277,5 +296,6 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
                                 else os.environ.get("RETAIN_LOOKBACK_DAYS")
                                 or run.get("lookback_days",
                                            dbt_project_vars()["lookback_days"])),
+        engine=_engine(engine or os.environ.get("RETAIN_ENGINE") or run.get("engine", "duckdb")),
     )
     return settings.with_overrides(**{**document.get("settings", {}), **(overrides or {})})

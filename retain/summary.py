@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from retain.engines import engine_for
 from retain.interface import INTERFACE_RELATIONS
 from retain.settings import Settings
 
@@ -121,7 +122,7 @@ def _settings_line(settings: Settings) -> str:
 
 
 def summary_text(report: RunReport, settings: Settings) -> str:
-    warehouse, as_of = settings.warehouse, settings.as_of
+    as_of = settings.as_of
     lines = ["", f"Retain run summary (as of {as_of})", "=" * 40]
     lines.append(f"run {report.run_id}; " + _settings_line(settings))
     timings = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in report.timings.items())
@@ -130,9 +131,10 @@ def summary_text(report: RunReport, settings: Settings) -> str:
         lines.append(report.plan.line())
     lines.append("raw rows: " + ", ".join(f"{t} {n:,}" for t, n in report.raw_rows.items()))
     lines.append("dbt: " + ", ".join(f"{n} {s}" for s, n in sorted(report.dbt_counts.items())))
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    engine = engine_for(settings)
+    with engine.open_published(settings) as con:
         rows = relation_rows(con)
-        lines.append(f"published {warehouse}: " + ", ".join(
+        lines.append(f"published {engine.published_location(settings)}: " + ", ".join(
             f"{name} {count:,}" for name, count in rows.items()))
         lines.append("")
         lines.extend(revenue_kpi_lines(con, as_of))

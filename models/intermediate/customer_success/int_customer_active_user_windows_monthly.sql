@@ -3,7 +3,7 @@
 -- health), for every month up to the as_of month in which such a window
 -- holds an active user-day. Incremental: a run recomputes the months from
 -- incremental_start_month() on.
-{{ config(**replace_range_config(from_first_month('month'))) }}
+{{ config(**replace_range_config(from_first_month('month'), 'month')) }}
 
 with
 

@@ -1,7 +1,7 @@
 -- Each customer's product use per calendar month, from the user-days once:
 -- active users and days, events, and the month's last active day.
 -- Incremental: a run recomputes the months from incremental_start_month() on.
-{{ config(**replace_range_config(from_first_month('month'))) }}
+{{ config(**replace_range_config(from_first_month('month'), 'month')) }}
 
 with
 

@@ -3,7 +3,7 @@
 -- a user keep a row with user_id NULL (they count as events, never as an
 -- active user). Incremental: a run recomputes the days from
 -- incremental_start_date() on (macros/incremental.sql).
-{{ config(**replace_range_config(from_first_day('date_day'))) }}
+{{ config(**replace_range_config(from_first_day('date_day'), 'date_day')) }}
 
 with
 

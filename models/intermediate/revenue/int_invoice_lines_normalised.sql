@@ -102,13 +102,13 @@ monthly_rates as (
         case
             when is_whole_period
                 then cast(
-                    net_amount * invoice_usd_per_unit
-                    / (reporting_usd_per_unit * interval_months)
+                    {{ divide('net_amount * invoice_usd_per_unit',
+                        'reporting_usd_per_unit * interval_months') }}
                     as {{ type_rate() }}
                 )
             else cast(
-                net_amount * invoice_usd_per_unit * cycle_days
-                / (reporting_usd_per_unit * interval_months * line_days)
+                {{ divide('net_amount * invoice_usd_per_unit * cycle_days',
+                    'reporting_usd_per_unit * interval_months * line_days') }}
                 as {{ type_rate() }}
             )
         end as monthly_rate

@@ -89,7 +89,7 @@ converted as (
         cast(paid_at as date) as paid_date,
         -- Realized revenue: what was paid, less tax, which is never revenue.
         cast(
-            (total - tax_amount) * invoice_usd_per_unit / reporting_usd_per_unit
+            {{ divide('(total - tax_amount) * invoice_usd_per_unit', 'reporting_usd_per_unit') }}
             as {{ type_rate() }}
         ) as revenue_reporting
     from rates_joined

@@ -34,14 +34,30 @@ current_mrr as (
     where month = {{ as_of_month() }}
 ),
 
-current_plans as (
+current_counting_lines as (
     -- Plans and products counting toward MRR at the as_of snapshot.
     select
         customer_id,
-        {{ dbt.listagg('distinct plan_id', "','", 'order by plan_id') }} as current_plan_ids,
-        {{ dbt.listagg('distinct product_id', "','", 'order by product_id') }} as current_product_ids
+        plan_id,
+        product_id
     from counting_lines
     where month = {{ as_of_month() }} and monthly_rate > 0
+),
+
+-- One list per CTE: Spark cannot plan two distinct ordered lists in one group by.
+current_plans as (
+    select
+        customer_id,
+        {{ dbt.listagg('distinct plan_id', "','", 'order by plan_id') }} as current_plan_ids
+    from current_counting_lines
+    group by customer_id
+),
+
+current_products as (
+    select
+        customer_id,
+        {{ dbt.listagg('distinct product_id', "','", 'order by product_id') }} as current_product_ids
+    from current_counting_lines
     group by customer_id
 ),
 
@@ -63,7 +79,7 @@ customer_360 as (
         customers.created_at,
         customer_cohorts.cohort_month as first_paid_month,
         current_plans.current_plan_ids,
-        current_plans.current_product_ids,
+        current_products.current_product_ids,
         coalesce(current_mrr.mrr, cast(0 as {{ type_money() }})) as mrr,
         cast(12 * coalesce(current_mrr.mrr, 0) as {{ type_money() }}) as arr,
         coalesce(lifetime_revenue.lifetime_revenue, cast(0 as {{ type_money() }})) as lifetime_revenue,
@@ -93,6 +109,8 @@ customer_360 as (
         on customers.customer_id = current_mrr.customer_id
     left join current_plans
         on customers.customer_id = current_plans.customer_id
+    left join current_products
+        on customers.customer_id = current_products.customer_id
     left join lifetime_revenue
         on customers.customer_id = lifetime_revenue.customer_id
     left join success_profile

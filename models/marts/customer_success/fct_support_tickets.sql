@@ -57,9 +57,10 @@ with_targets as (
         answered.first_response_at,
         answered.resolved_at,
         support_sla_targets.priority is not null as has_sla_target,
-        {{ dbt.datediff('answered.opened_at', 'answered.first_response_at', 'second') }} / 60.0
+        {{ divide(dbt.datediff('answered.opened_at', 'answered.first_response_at', 'second'), '60.0') }}
             as first_response_minutes,
-        {{ dbt.datediff('answered.opened_at', 'answered.resolved_at', 'second') }} / 3600.0 as resolution_hours,
+        {{ divide(dbt.datediff('answered.opened_at', 'answered.resolved_at', 'second'), '3600.0') }}
+            as resolution_hours,
         {{ dbt.dateadd('second', 'cast(support_sla_targets.first_response_hours * 3600 as ' ~ dbt.type_bigint() ~ ')',
             'answered.opened_at') }} as first_response_due_at,
         {{ dbt.dateadd('second', 'cast(support_sla_targets.resolution_hours * 3600 as ' ~ dbt.type_bigint() ~ ')',

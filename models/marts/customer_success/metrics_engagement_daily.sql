@@ -2,7 +2,7 @@
 -- (D-29..D) and stickiness, every day from the first day with an active
 -- user to as_of_date. Incremental: a run recomputes the days from
 -- incremental_start_date() on, from the active days of the 30 before them.
-{{ config(**replace_range_config(from_first_day('date_day'))) }}
+{{ config(**replace_range_config(from_first_day('date_day'), 'date_day')) }}
 
 with
 

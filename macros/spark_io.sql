@@ -1,0 +1,35 @@
+{#- `retain run --engine spark` (retain/engines/spark.py) calls these with
+    `dbt run-operation`: the Spark session is dbt's, so what goes in and out of
+    Spark goes through the profile's target, local or a cluster alike. -#}
+
+{#- The validated raw tables, staged by retain as Parquet folders under
+    `location`, registered as the raw.* tables the sources read. `tables`
+    maps each table to its [column, type] pairs, typed as the raw contract says. -#}
+{% macro register_raw_tables(location, tables) %}
+    {% do run_query('create schema if not exists raw') %}
+    {% for name, columns in tables.items() %}
+        {% do run_query('drop table if exists raw.' ~ name) %}
+        {% do run_query(
+            'create table raw.' ~ name ~ ' (' ~ (columns | map('join', ' ') | join(', ')) ~ ')'
+            ~ " using parquet location '" ~ location ~ '/' ~ name ~ "'"
+        ) %}
+        {{ log('registered raw.' ~ name, info=true) }}
+    {% endfor %}
+{% endmacro %}
+
+{#- Each model named in `relations` written as one Parquet file in
+    `folder`/<name>/, its columns in the order the model's yml declares them
+    (a partitioned Spark table puts its partition column last). -#}
+{% macro export_parquet(relations, folder) %}
+    {% for name in relations %}
+        {% set node = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+            | selectattr('name', 'equalto', name) | first %}
+        {% set relation = api.Relation.create(schema=node.schema, identifier=node.alias) %}
+        {% do run_query(
+            "insert overwrite directory '" ~ folder ~ '/' ~ name ~ "' using parquet"
+            ~ ' select /*+ COALESCE(1) */ ' ~ (node.columns.keys() | join(', '))
+            ~ ' from ' ~ relation
+        ) %}
+        {{ log('exported ' ~ name, info=true) }}
+    {% endfor %}
+{% endmacro %}

@@ -1,0 +1,162 @@
+"""Spark (retain[spark]): dbt builds on the profile's `spark` target.
+
+The raw tables validated in the DuckDB build file are staged as Parquet
+folders and registered as Spark tables (the raw.* the sources read, typed as
+the raw contract says). After `dbt build`, the interface tables are exported
+as one Parquet file each into a new version folder, with a meta.parquet
+describing the run, and the published location, a symbolic link, is switched
+to it with one atomic rename: a BI tool or DuckDB reads <name>.parquet there.
+Every Spark statement goes through dbt (`dbt run-operation`, macros/spark_io.sql),
+so the same steps run on a local session or a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from expectations.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES
+from retain.dbt import DbtOutcome, dbt_arguments, run_dbt, spark_dir
+from retain.engines import Progress, StageError
+from retain.interface import INTERFACE_RELATIONS
+from retain.meta import META_RELATION, meta_rows
+from retain.publish import build_path, run_duckdb_config
+from retain.settings import Settings
+
+# Spark SQL spells DuckDB's varchar `string`; the other contract types are the same.
+SPARK_TYPES = {**DUCKDB_TYPES, "string": "string"}
+# Versions kept besides the published one, for readers still reading them.
+KEPT_PREVIOUS_VERSIONS = 1
+
+
+def _literal(text: Path | str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def raw_stage_dir(settings: Settings) -> Path:
+    return spark_dir(build_path(settings.warehouse)) / RAW_SCHEMA
+
+
+def versions_dir(settings: Settings) -> Path:
+    """Every published version's folder, beside the published link."""
+    location = settings.warehouse.with_suffix("")
+    return location.with_name(f".{location.name}.versions")
+
+
+class SparkError(StageError):
+    """A dbt run-operation on the Spark target failed."""
+
+
+def _run_operation(settings: Settings, macro: str, arguments: dict[str, object],
+                   progress: Progress) -> DbtOutcome:
+    command = ("run-operation", macro, "--args", json.dumps(arguments))
+    outcome = run_dbt(dbt_arguments(command, settings), build_path(settings.warehouse),
+                      progress)
+    if not outcome.success:
+        raise SparkError(f"dbt run-operation {macro} on Spark failed: "
+                         + "; ".join(outcome.failures))
+    return outcome
+
+
+class SparkEngine:
+    published_format = "Parquet files, one per interface table, and meta.parquet"
+
+    def stage_raw(self, settings: Settings, progress: Progress) -> None:
+        """Write every validated raw table as Parquet and register it in Spark."""
+        folder = raw_stage_dir(settings)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        with duckdb.connect(str(build_path(settings.warehouse)), read_only=True,
+                            config=run_duckdb_config(settings)) as con:
+            for table in TABLES:
+                (folder / table.name).mkdir()
+                con.execute(f"copy {RAW_SCHEMA}.{table.name} to "
+                            f"{_literal(folder / table.name / 'part-0.parquet')} "
+                            "(format parquet)")
+        progress(f"staged {len(TABLES)} raw tables as Parquet in {folder}")
+        tables = {table.name: [[column.name, SPARK_TYPES[column.type]]
+                               for column in table.columns] for table in TABLES}
+        _run_operation(settings, "register_raw_tables",
+                       {"location": str(folder), "tables": tables}, progress)
+
+    def publish(self, settings: Settings, run_id: str, progress: Progress) -> None:
+        """Export the interface tables and meta into a new version folder, then point the
+        published link at it with one rename."""
+        location = self.published_location(settings)
+        version = versions_dir(settings) / run_id
+        exported = version / ".spark"
+        shutil.rmtree(version, ignore_errors=True)
+        exported.mkdir(parents=True)
+        progress(f"publish {location} (Parquet, one file per interface table)")
+        _run_operation(settings, "export_parquet",
+                       {"relations": list(INTERFACE_RELATIONS), "folder": str(exported)},
+                       progress)
+        for name in INTERFACE_RELATIONS:
+            parts = sorted((exported / name).glob("part-*.parquet"))
+            if len(parts) != 1:
+                raise SparkError(f"export of {name}: expected one Parquet part, found "
+                                 f"{len(parts)} in {exported / name}")
+            parts[0].replace(version / f"{name}.parquet")
+        shutil.rmtree(exported)
+        self._write_meta(settings, run_id, version)
+        _switch_link(location, version)
+        for old in _old_versions(settings, version):
+            shutil.rmtree(old)
+        progress(f"published {len(INTERFACE_RELATIONS)} tables and {META_RELATION} to "
+                 f"{location} -> {version.name}")
+
+    def _write_meta(self, settings: Settings, run_id: str, version: Path) -> None:
+        with _parquet_views({RAW_SCHEMA: raw_stage_dir(settings), "main": version}) as con:
+            rows = meta_rows(con, settings, run_id)
+            con.execute("create table meta_rows (key varchar, value varchar)")
+            con.executemany("insert into meta_rows values (?, ?)", rows)
+            con.execute(f"copy meta_rows to {_literal(version / (META_RELATION + '.parquet'))} "
+                        "(format parquet)")
+
+    def published_location(self, settings: Settings) -> Path:
+        """warehouse/retain for the default warehouse/retain.duckdb: a link to the folder
+        of the latest version."""
+        return settings.warehouse.with_suffix("")
+
+    @contextmanager
+    def open_published(self, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+        with _parquet_views({"main": self.published_location(settings)}) as con:
+            yield con
+
+
+@contextmanager
+def _parquet_views(folders: dict[str, Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB with a view per Parquet table of each schema's folder (a
+    <name>.parquet file or a <name>/ folder of parts)."""
+    with duckdb.connect() as con:
+        for schema, folder in folders.items():
+            con.execute(f'create schema if not exists "{schema}"')
+            for path in sorted(folder.iterdir()):
+                name = path.name.removesuffix(".parquet")
+                files = path / "*.parquet" if path.is_dir() else path
+                con.execute(f'create view "{schema}"."{name}" as '
+                            f"select * from read_parquet({_literal(files)})")
+        yield con
+
+
+def _switch_link(location: Path, version: Path) -> None:
+    """Point location at version with one atomic rename of a new link over the old."""
+    if location.exists() and not location.is_symlink():
+        raise SparkError(f"{location} exists and is not a link retain made; move it away")
+    pending = location.with_name(f".{location.name}.link")
+    pending.unlink(missing_ok=True)
+    pending.symlink_to(os.path.relpath(version, location.parent))
+    pending.replace(location)
+
+
+def _old_versions(settings: Settings, current: Path) -> list[Path]:
+    """Version folders beyond the current one and the KEPT_PREVIOUS_VERSIONS newest others."""
+    others = sorted((path for path in versions_dir(settings).iterdir() if path != current),
+                    key=lambda path: path.stat().st_mtime, reverse=True)
+    return others[KEPT_PREVIOUS_VERSIONS:]
