@@ -48,3 +48,22 @@
 {% macro spark__divide(numerator, denominator) -%}
     cast({{ numerator }} as {{ type_double() }}) / cast({{ denominator }} as {{ type_double() }})
 {%- endmacro %}
+
+{#- A DOUBLE rounded to a rate, 8 decimals half away from zero, as DuckDB's cast
+    rounds it: the double times 10^8, rounded. Spark's cast rounds the double's
+    shortest decimal text instead and differs in the 8th decimal now and then. -#}
+{% macro round_to_rate(amount) -%}
+    {{ return(adapter.dispatch('round_to_rate', 'retain')(amount)) }}
+{%- endmacro %}
+
+{% macro default__round_to_rate(amount) -%}
+    cast({{ amount }} as {{ type_rate() }})
+{%- endmacro %}
+
+{% macro spark__round_to_rate(amount) -%}
+    cast(
+        cast(round(cast({{ amount }} as {{ type_double() }}) * 100000000) as decimal(38, 0))
+        * cast(0.00000001 as decimal(9, 8))
+        as {{ type_rate() }}
+    )
+{%- endmacro %}

@@ -40,9 +40,10 @@ def _relation_sql(location: Path, alias: str, relation: str) -> str:
 # Spark writes it adjusted to UTC, which DuckDB reads as TIMESTAMP WITH TIME ZONE.
 SAME_ACROSS_ENGINES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
 # DOUBLE columns (ratios, percentiles, averages: metrics.md leaves them unrounded) are
-# compared to this many decimals across engines, whose float arithmetic differs in
-# the last bits (39.400000000000006 against 39.4); money is DECIMAL and exact.
-DOUBLE_DECIMALS = 9
+# compared to this many significant digits across engines, whose float arithmetic
+# differs in the last bits (39.400000000000006 against 39.4; a DECIMAL converted to
+# DOUBLE one unit apart); money and rates are DECIMAL and compared exactly.
+DOUBLE_DIGITS = 9
 
 
 def _columns(con: duckdb.DuckDBPyConnection, source: str,
@@ -57,7 +58,9 @@ def _columns(con: duckdb.DuckDBPyConnection, source: str,
 def _compared(name: str, kind: str, across_engines: bool) -> str:
     """A column as compared: itself, or across engines in the form both agree on."""
     if across_engines and kind == "DOUBLE":
-        return f'round("{name}", {DOUBLE_DECIMALS}) as "{name}"'
+        digits = f'{DOUBLE_DIGITS - 1} - cast(floor(log10(abs("{name}"))) as integer)'
+        return (f'case when "{name}" = 0 then "{name}" else round("{name}", {digits}) end '
+                f'as "{name}"')
     if across_engines and kind == "TIMESTAMP":
         return f'cast("{name}" as timestamp) as "{name}"'
     return f'"{name}"'
@@ -97,7 +100,7 @@ def interface_differences(before: Path, after: Path,
     """Every interface relation whose columns, types or rows differ (empty list: identical).
 
     across_engines: the two were built by different engines (DuckDB and Spark);
-    timestamps compare as instants and DOUBLEs to DOUBLE_DECIMALS decimals."""
+    timestamps compare as instants and DOUBLEs to DOUBLE_DIGITS significant digits."""
     locations = {"before": before, "after": after}
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
@@ -122,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("after", type=Path, help="DuckDB file or folder of <table>.parquet")
     parser.add_argument("--across-engines", action="store_true",
                         help="one side was built by Spark: timestamps compare as instants, "
-                             f"DOUBLEs to {DOUBLE_DECIMALS} decimals (money stays exact)")
+                             f"DOUBLEs to {DOUBLE_DIGITS} significant digits (money stays "
+                             "exact)")
     args = parser.parse_args(argv)
     differences = interface_differences(args.before, args.after,
                                         across_engines=args.across_engines)

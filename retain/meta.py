@@ -58,6 +58,7 @@ def meta_rows(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -
         tuple[str, str]]:
     """(key, value) rows describing the run that built the warehouse behind con."""
     rows = [("run_id", run_id), ("as_of_date", settings.as_of.isoformat()),
+            ("engine", settings.engine),
             ("built_at", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
             ("git_commit", _git_commit())]
     rows += [(f"setting.{name}", json.dumps(value))

@@ -122,3 +122,31 @@ def test_the_example_settings_file_holds_the_defaults() -> None:
                                 as_of=date(2026, 12, 3))
     assert example.metrics() == Settings(as_of=date(2026, 12, 3)).metrics()
     assert example.kept_validation_runs == Settings().kept_validation_runs
+
+
+def test_the_engine_comes_from_the_command_line_environment_or_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RETAIN_ENGINE", raising=False)
+    settings_file = tmp_path / "retain.toml"
+    settings_file.write_text('[run]\nengine = "spark"\n')
+    assert resolved_settings().engine == "duckdb"
+    assert resolved_settings(settings_file=settings_file).engine == "spark"
+    assert resolved_settings(settings_file=settings_file, engine="duckdb").engine == "duckdb"
+    monkeypatch.setenv("RETAIN_ENGINE", "SPARK")
+    spark = resolved_settings()
+    assert (spark.engine, spark.dbt_target) == ("spark", "spark")
+    # A Spark run never continues DuckDB's kept build file, and dbt builds on its target.
+    plan = run_plan(spark)
+    assert not plan.incremental and "spark engine rebuilds every run" in plan.reason
+    assert build_arguments(spark, plan)[:6] == ["build", "--exclude-resource-type", "unit_test",
+                                                "--full-refresh", "--target", "spark"]
+    monkeypatch.setenv("RETAIN_ENGINE", "postgres")
+    with pytest.raises(SettingError, match="engine='postgres': expected one of duckdb, spark"):
+        resolved_settings()
+
+
+def test_dagster_takes_the_engine_from_the_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RETAIN_ENGINE", raising=False)
+    context = dg.build_asset_context(partition_key="2026-12-03")
+    assert RetainRun(engine="spark").run_settings(context).engine == "spark"
+    assert RetainRun().run_settings(context).engine == "duckdb"

@@ -101,16 +101,10 @@ monthly_rates as (
         -- quotient summed unrounded would decide thresholds differently.
         case
             when is_whole_period
-                then cast(
-                    {{ divide('net_amount * invoice_usd_per_unit',
-                        'reporting_usd_per_unit * interval_months') }}
-                    as {{ type_rate() }}
-                )
-            else cast(
-                {{ divide('net_amount * invoice_usd_per_unit * cycle_days',
-                    'reporting_usd_per_unit * interval_months * line_days') }}
-                as {{ type_rate() }}
-            )
+                then {{ round_to_rate(divide('net_amount * invoice_usd_per_unit',
+                    'reporting_usd_per_unit * interval_months')) }}
+            else {{ round_to_rate(divide('net_amount * invoice_usd_per_unit * cycle_days',
+                'reporting_usd_per_unit * interval_months * line_days')) }}
         end as monthly_rate
     from classified
 )

@@ -88,10 +88,8 @@ converted as (
         cast(coalesce(due_at, issued_at) as date) as due_date,
         cast(paid_at as date) as paid_date,
         -- Realized revenue: what was paid, less tax, which is never revenue.
-        cast(
-            {{ divide('(total - tax_amount) * invoice_usd_per_unit', 'reporting_usd_per_unit') }}
-            as {{ type_rate() }}
-        ) as revenue_reporting
+        {{ round_to_rate(divide('(total - tax_amount) * invoice_usd_per_unit',
+            'reporting_usd_per_unit')) }} as revenue_reporting
     from rates_joined
 )
 

@@ -1,0 +1,52 @@
+"""The engine layer without starting Spark: which engine a run gets, and how the Spark
+engine switches the published folder (the Spark builds themselves: test_spark.py)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from retain.engines import engine_for
+from retain.engines.duckdb import DuckDBEngine
+from retain.engines.spark import SparkEngine, SparkError, _old_versions, _switch_link, versions_dir
+from retain.settings import Settings
+
+
+def test_settings_pick_the_engine(tmp_path: Path) -> None:
+    warehouse = tmp_path / "retain.duckdb"
+    duckdb_settings = Settings(warehouse=warehouse)
+    spark_settings = Settings(warehouse=warehouse, engine="spark")
+    assert isinstance(engine_for(duckdb_settings), DuckDBEngine)
+    assert isinstance(engine_for(spark_settings), SparkEngine)
+    assert engine_for(duckdb_settings).published_location(duckdb_settings) == warehouse
+    assert engine_for(spark_settings).published_location(spark_settings) == tmp_path / "retain"
+    assert versions_dir(spark_settings) == tmp_path / ".retain.versions"
+
+
+def test_the_published_link_switches_at_once_and_keeps_one_previous_version(
+        tmp_path: Path) -> None:
+    settings = Settings(warehouse=tmp_path / "retain.duckdb", engine="spark")
+    location = SparkEngine().published_location(settings)
+    versions = []
+    for number in range(3):
+        version = versions_dir(settings) / f"run{number}"
+        version.mkdir(parents=True)
+        (version / "fct_mrr.parquet").write_text(f"version {number}")
+        os.utime(version, (number, number))
+        _switch_link(location, version)
+        versions.append(version)
+        # Readers open the same relative path and see the version just switched in.
+        assert (location / "fct_mrr.parquet").read_text() == f"version {number}"
+        assert not os.path.isabs(os.readlink(location))
+    assert _old_versions(settings, versions[-1]) == [versions[0]]
+
+
+def test_a_folder_retain_did_not_make_is_never_replaced(tmp_path: Path) -> None:
+    settings = Settings(warehouse=tmp_path / "retain.duckdb", engine="spark")
+    (tmp_path / "retain").mkdir()
+    version = versions_dir(settings) / "run"
+    version.mkdir(parents=True)
+    with pytest.raises(SparkError, match="not a link retain made"):
+        _switch_link(tmp_path / "retain", version)
