@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -37,6 +36,7 @@ from retain.generate import generate_raw_data
 from retain.incremental import run_plan
 from retain.interface import INTERFACE_RELATIONS
 from retain.load import raw_files
+from retain.meta import git_commit
 from retain.pipeline import build_step, load_step, publish_step, validate_step
 from retain.settings import PROJECT_DIR, Settings, quiet_telemetry
 
@@ -237,12 +237,6 @@ def _check(stage: str, outcome: object) -> None:
         raise SystemExit(f"bench: {stage} failed: {detail}")
 
 
-def _git_commit() -> str:
-    completed = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR,
-                               capture_output=True, text=True, check=False)
-    return completed.stdout.strip() or "unknown"
-
-
 def _mark(met: bool) -> str:
     return "met" if met else "**missed**"
 
@@ -292,7 +286,7 @@ def results_section(results: list[TierResult], as_of: date, seed: int) -> str:
     """One markdown section for this benchmark run."""
     load1, load5, _ = os.getloadavg()
     lines = [
-        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_git_commit()}",
+        f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {git_commit(short=True)}",
         "",
         f"Machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GIB:.0f} GiB, "
         f"{platform.python_implementation()} {platform.python_version()}, "

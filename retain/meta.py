@@ -31,10 +31,12 @@ def _package_version(name: str) -> str:
         return "unknown"
 
 
-def _git_commit() -> str:
+def git_commit(short: bool = False) -> str:
+    """The project's checked-out commit (abbreviated when short), or unknown."""
     try:
-        completed = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR,
-                                   capture_output=True, text=True, timeout=10, check=True)
+        completed = subprocess.run(["git", "rev-parse", *(["--short"] if short else []), "HEAD"],
+                                   cwd=PROJECT_DIR, capture_output=True, text=True, timeout=10,
+                                   check=True)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return completed.stdout.strip()
@@ -60,7 +62,7 @@ def meta_rows(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str) -
     rows = [("run_id", run_id), ("as_of_date", settings.as_of.isoformat()),
             ("engine", settings.engine),
             ("built_at", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
-            ("git_commit", _git_commit())]
+            ("git_commit", git_commit())]
     rows += [(f"setting.{name}", json.dumps(value))
              for name, value in sorted(settings.metrics().items())]
     rows += [(f"version.{name}", _package_version(name)) for name in VERSIONED_PACKAGES]

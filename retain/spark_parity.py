@@ -25,6 +25,7 @@ from pathlib import Path
 from retain.compare import TableDifference, interface_differences
 from retain.engines import engine_for
 from retain.interface import INTERFACE_RELATIONS
+from retain.meta import git_commit
 from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.settings import PROJECT_DIR, Settings, quiet_telemetry
 
@@ -77,8 +78,8 @@ def _seconds(report: RunReport) -> float:
 def results_section(result: ParityResult, raw_dir: Path, as_of: date) -> str:
     """A bench/results.md section with both engines' stage times and the comparison."""
     stages = list(result.runs["duckdb"].timings)
-    lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, DuckDB and Spark on the same raw "
-             "folder (make spark-parity)", "",
+    lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {git_commit(short=True)}, "
+             "DuckDB and Spark on the same raw folder (make spark-parity)", "",
              f"Machine: {os.cpu_count()} cores; DuckDB {version('duckdb')}, dbt-duckdb "
              f"{version('dbt-duckdb')}, dbt-spark {version('dbt-spark')}, pyspark "
              f"{version('pyspark')} (local[2] session). Raw data: {raw_dir.name}, as of {as_of}.",
