@@ -38,7 +38,7 @@ from retain.interface import INTERFACE_RELATIONS
 from retain.load import raw_files
 from retain.meta import git_commit
 from retain.pipeline import build_step, load_step, publish_step, validate_step
-from retain.settings import PROJECT_DIR, Settings, quiet_telemetry
+from retain.settings import PROJECT_DIR, Settings, memory_bytes, quiet_telemetry
 
 DESCRIPTION = ("Time every pipeline stage at several sizes against the scan floor; write "
                "bench/results.md and bench/scaling.png.")
@@ -265,21 +265,11 @@ def targets_lines(results: list[TierResult]) -> list[str]:
                      f"(target <= {GROWTH_TARGET}x): {_mark(growth <= GROWTH_TARGET)}")
     if 1_000_000 in by_size:
         tier = by_size[1_000_000]
-        limit = _bytes(tier.memory_limit)
+        limit = memory_bytes(tier.memory_limit)
         lines.append(f"- 1,000,000 customers completed; peak RSS {tier.peak_rss / GIB:.1f} GiB "
                      f"(target < memory limit {tier.memory_limit} + 1 GiB): "
                      f"{_mark(limit is not None and tier.peak_rss < limit + MEMORY_HEADROOM)}")
     return lines
-
-
-def _bytes(text: str) -> int | None:
-    units = {"KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3, "KIB": 1024, "MIB": 1024 ** 2,
-             "GIB": GIB}
-    cleaned = text.strip().upper().replace(" ", "")
-    for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
-        if cleaned.endswith(unit):
-            return int(float(cleaned[: -len(unit)]) * factor)
-    return None
 
 
 def results_section(results: list[TierResult], as_of: date, seed: int) -> str:

@@ -34,6 +34,12 @@ from retain.settings import Settings
 Progress = Callable[[str], None]
 
 
+# What validation holds outside DuckDB: Arrow batches, the data frame of a chunk and
+# Great Expectations' results (1.7 GiB at 1,000,000 customers). DuckDB's limit is cut
+# by it so that the process stays within the configured limit plus 1 GiB.
+VALIDATION_FRAMES_RESERVE = 3 * 1024 ** 3 // 2
+
+
 class ExitCode(IntEnum):
     OK = 0
     INPUT_REJECTED = 2
@@ -92,7 +98,8 @@ def validate_step(settings: Settings, run_id: str,
     report_dir = run_report_dir(settings, run_id)
     result = validate_raw(build_path(settings.warehouse), report_dir,
                           absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
-                          progress=progress, config=run_duckdb_config(settings),
+                          progress=progress,
+                          config=run_duckdb_config(settings, VALIDATION_FRAMES_RESERVE),
                           increment=run_plan(settings).increment(settings.raw_dir))
     write_report_text(report_dir, result.report_text())
     keep_latest(report_dir, settings.kept_validation_runs)

@@ -82,9 +82,10 @@ def fresh_build_file(warehouse: Path) -> Path:
     return path
 
 
-def run_duckdb_config(settings: Settings) -> dict[str, str]:
-    """Memory limit, spill folder (beside the build file) and settings of every connection."""
-    return duckdb_config(build_path(settings.warehouse).parent / "spill")
+def run_duckdb_config(settings: Settings, reserved: int = 0) -> dict[str, str]:
+    """Memory limit (less what the process needs outside DuckDB: reserved bytes), spill
+    folder (beside the build file) and settings of every connection."""
+    return duckdb_config(build_path(settings.warehouse).parent / "spill", reserved)
 
 
 def snapshot_path(warehouse: Path) -> Path:

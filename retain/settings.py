@@ -54,13 +54,34 @@ def default_memory_limit() -> str:
     return f"{max(1, total // 4 // 1024 ** 2)}MB"
 
 
-def duckdb_config(spill_dir: Path) -> dict[str, str]:
+def memory_bytes(text: str) -> int | None:
+    """Bytes of a DuckDB memory size such as 6035MB, 8GB or 6GiB (None: not a size)."""
+    units = {"KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3, "KIB": 1024, "MIB": 1024 ** 2,
+             "GIB": 1024 ** 3}
+    cleaned = text.strip().upper().replace(" ", "")
+    for unit, factor in sorted(units.items(), key=lambda item: -len(item[0])):
+        if cleaned.endswith(unit):
+            try:
+                return int(float(cleaned[: -len(unit)]) * factor)
+            except ValueError:
+                return None
+    return None
+
+
+def duckdb_config(spill_dir: Path, reserved: int = 0) -> dict[str, str]:
     """Settings for every DuckDB connection of a run, dbt's included: the memory limit
     (env RETAIN_DUCKDB_MEMORY_LIMIT, default a quarter of RAM), where to spill beyond
     it (env RETAIN_DUCKDB_TEMP_DIR, default spill_dir) and no insertion order to keep
-    (stack-notes: 15.8 GB against 0.2 GB for a 66M-row table)."""
+    (stack-notes: 15.8 GB against 0.2 GB for a 66M-row table).
+
+    reserved: bytes of the limit the process needs outside DuckDB (validation's
+    data frames); DuckDB gets the rest, never less than half the limit."""
+    limit = os.environ.get("RETAIN_DUCKDB_MEMORY_LIMIT") or default_memory_limit()
+    limit_bytes = memory_bytes(limit)
+    if reserved and limit_bytes:
+        limit = f"{max(limit_bytes - reserved, limit_bytes // 2) // 1024 ** 2}MiB"
     return {
-        "memory_limit": os.environ.get("RETAIN_DUCKDB_MEMORY_LIMIT") or default_memory_limit(),
+        "memory_limit": limit,
         "temp_directory": os.environ.get("RETAIN_DUCKDB_TEMP_DIR") or str(spill_dir),
         "preserve_insertion_order": "false",
     }

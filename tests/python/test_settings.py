@@ -21,6 +21,8 @@ from retain.settings import (
     SettingError,
     Settings,
     dbt_project_vars,
+    duckdb_config,
+    memory_bytes,
     parsed_assignment,
     resolved_settings,
 )
@@ -150,3 +152,15 @@ def test_dagster_takes_the_engine_from_the_resource(monkeypatch: pytest.MonkeyPa
     context = dg.build_asset_context(partition_key="2026-12-03")
     assert RetainRun(engine="spark").run_settings(context).engine == "spark"
     assert RetainRun().run_settings(context).engine == "duckdb"
+
+
+def test_validation_leaves_room_outside_duckdbs_memory_limit(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RETAIN_DUCKDB_MEMORY_LIMIT", "6GiB")
+    assert memory_bytes("6GiB") == 6 * 1024 ** 3
+    assert memory_bytes("6026MB") == 6_026_000_000
+    assert memory_bytes("a lot") is None
+    assert duckdb_config(tmp_path)["memory_limit"] == "6GiB"
+    assert duckdb_config(tmp_path, reserved=1024 ** 3)["memory_limit"] == "5120MiB"
+    # Never below half the limit, however much is reserved.
+    assert duckdb_config(tmp_path, reserved=10 * 1024 ** 3)["memory_limit"] == "3072MiB"
