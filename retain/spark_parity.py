@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from retain.bench import raw_data, write_results
 from retain.compare import TableDifference, interface_differences
 from retain.engines import engine_for
 from retain.interface import INTERFACE_RELATIONS
@@ -97,14 +98,6 @@ def results_section(result: ParityResult, raw_dir: Path, as_of: date) -> str:
     return "\n".join(lines)
 
 
-def _prepend(section: str, path: Path) -> None:
-    """Newest on top, below the file's title and introduction (its first heading-2 on)."""
-    text = path.read_text()
-    first = text.find("\n## ")
-    path.write_text(text[:first + 1] + section + "\n" + text[first + 1:] if first >= 0
-                    else text + "\n" + section)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m retain.spark_parity",
@@ -122,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_telemetry()
     if args.raw is None:
-        from retain.bench import raw_data
         raw = raw_data(args.customers, 42, args.as_of)
     else:
         raw = args.raw.resolve()
@@ -130,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     section = results_section(result, raw, args.as_of)
     print(section)
     if args.record:
-        _prepend(section, RESULTS_FILE)
+        write_results(section, RESULTS_FILE)
     return 0 if result.identical else 1
 
 
