@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from retain.incremental import RunPlan
-from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT, Settings, duckdb_config
+from retain.settings import (
+    PROCESS_RESERVE,
+    PROJECT_DIR,
+    QUIET_ENVIRONMENT,
+    Settings,
+    duckdb_config,
+)
 
 # What a scheduled or `retain run` build executes: models, seeds and data
 # tests. Unit tests check the SQL, not the data: `make test` runs them once.
@@ -51,10 +57,10 @@ def build_arguments(settings: Settings, plan: RunPlan) -> list[str]:
 
 
 def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """dbt's environment: the warehouse file, the DuckDB memory limit and spill folder
-    every connection of the run uses, and the Spark session's folder beside the file
-    (profiles.yml reads them)."""
-    config = duckdb_config(warehouse.parent / "spill")
+    """dbt's environment: the warehouse file, the DuckDB memory limit (less what dbt's
+    own process holds, PROCESS_RESERVE) and spill folder every connection of the run
+    uses, and the Spark session's folder beside the file (profiles.yml reads them)."""
+    config = duckdb_config(warehouse.parent / "spill", PROCESS_RESERVE)
     return {**os.environ, **QUIET_ENVIRONMENT, "RETAIN_DUCKDB_PATH": str(warehouse),
             "RETAIN_SPARK_DIR": str(spark_dir(warehouse)),
             "DBT_PROFILES_DIR": str(project_dir),

@@ -29,15 +29,15 @@ from retain.publish import (
     run_lock,
 )
 from retain.reports import keep_latest, run_report_dir, write_load_rejection, write_report_text
-from retain.settings import Settings
+from retain.settings import PROCESS_RESERVE, Settings
 
 Progress = Callable[[str], None]
 
 
-# What validation holds outside DuckDB: Arrow batches, the data frame of a chunk and
-# Great Expectations' results (1.7 GiB at 1,000,000 customers). DuckDB's limit is cut
-# by it so that the process stays within the configured limit plus 1 GiB.
-VALIDATION_FRAMES_RESERVE = 3 * 1024 ** 3 // 2
+# What validation holds outside DuckDB besides PROCESS_RESERVE: Great Expectations
+# (0.2 GiB imported), and the frames of the rows that may break a rule with GX's
+# results on them (small unless much of a large file is bad).
+VALIDATION_RESERVE = PROCESS_RESERVE + 512 * 1024 ** 2
 
 
 class ExitCode(IntEnum):
@@ -76,7 +76,8 @@ def load_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> 
     built = build_path(settings.warehouse) if plan.incremental else fresh_build_file(
         settings.warehouse)
     try:
-        return load_raw(settings.raw_dir, built, progress, run_duckdb_config(settings),
+        return load_raw(settings.raw_dir, built, progress,
+                        run_duckdb_config(settings, PROCESS_RESERVE),
                         plan.appended_from)
     except RawInputError as error:
         report_dir = run_report_dir(settings, run_id)
@@ -99,7 +100,7 @@ def validate_step(settings: Settings, run_id: str,
     result = validate_raw(build_path(settings.warehouse), report_dir,
                           absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
                           progress=progress,
-                          config=run_duckdb_config(settings, VALIDATION_FRAMES_RESERVE),
+                          config=run_duckdb_config(settings, VALIDATION_RESERVE),
                           increment=run_plan(settings).increment(settings.raw_dir))
     write_report_text(report_dir, result.report_text())
     keep_latest(report_dir, settings.kept_validation_runs)

@@ -14,7 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.validate import ValidationResult, validate_raw
+from expectations.contract import TABLES
+from expectations.frames import row_chunks, suspect_rows
+from expectations.suites import row_suite
+from expectations.validate import ValidationResult, _checkpoint, _gx_context, validate_raw
 from retain.cli import main
 from retain.load import absent_tables, load_raw
 from retain.pipeline import ExitCode, RunReport, run_pipeline
@@ -229,6 +232,44 @@ def test_valid_fixture_passes_with_values_the_contract_normalises(tmp_path: Path
     assert (tmp_path / "gx" / "data_docs" / "index.html").is_file()
 
 
+# Catalogue cases that break a row rule: GX must see the rows they break.
+ROW_RULE_CASES = ("unknown enum value", "negative seat count", "period_end before period_start",
+                  "invoice total off by a cent", "paid invoice without paid_at",
+                  "trial ending before it starts", "response before the ticket was opened",
+                  "USD rate other than 1", "fx month not a first day", "score 11")
+
+
+def test_rows_gx_never_sees_pass_every_row_expectation(tmp_path: Path) -> None:
+    # GX validates only the rows suspect_rows selects; the rows it leaves out must
+    # pass every row expectation, here on a fixture breaking every kind of row rule.
+    raw = _raw_copy(tmp_path)
+    for name, mutation, _ in CATALOGUE:
+        if name in ROW_RULE_CASES:
+            mutation(raw)
+    warehouse = tmp_path / "loaded" / "retain.duckdb"
+    load_raw(raw, warehouse)
+    context = _gx_context(tmp_path / "gx")
+    context.data_sources.add_pandas("raw")
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in TABLES:
+            unseen = f"not coalesce({suspect_rows(table)}, false)"
+            [frame] = row_chunks(con, table, 1_000_000, unseen)
+            [validation] = _checkpoint(context, row_suite(table), []).run(
+                batch_parameters={"dataframe": frame}).run_results.values()
+
+            assert len(frame) > 0, table.name
+            assert validation.success, (table.name, [
+                outcome.expectation_config.meta for outcome in validation.results
+                if not outcome.success])
+    # And the rows it sees break exactly the rules the cases broke.
+    broken = {(f.table, f.column, f.expected) for f in validate_raw(
+        warehouse, tmp_path / "report").blocking_failures}
+    assert broken == {(outcome.table, outcome.column, outcome.expected)
+                      for name, _, outcome in CATALOGUE if name in ROW_RULE_CASES
+                      and isinstance(outcome, Expectation)}
+
+
 def test_an_empty_required_table_fails(tmp_path: Path) -> None:
     raw = _raw_copy(tmp_path)
     write_bytes("plans.csv", lambda old: old.split(b"\n")[0] + b"\n")(raw)
@@ -267,7 +308,7 @@ def test_rows_are_validated_in_chunks_with_counts_summed(tmp_path: Path) -> None
     warehouse = tmp_path / "loaded" / "retain.duckdb"
     load_raw(raw, warehouse)
 
-    result = validate_raw(warehouse, tmp_path / "gx", chunk_rows=2048)
+    result = validate_raw(warehouse, tmp_path / "gx", chunk_rows=2)
 
     [failure] = result.failures
     assert (failure.table, failure.column, failure.expected) == (
