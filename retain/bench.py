@@ -38,7 +38,13 @@ from retain.interface import INTERFACE_RELATIONS
 from retain.load import raw_files
 from retain.meta import git_commit
 from retain.pipeline import build_step, load_step, publish_step, validate_step
-from retain.settings import PROJECT_DIR, Settings, memory_bytes, quiet_telemetry
+from retain.settings import (
+    PROJECT_DIR,
+    Settings,
+    configured_memory_limit,
+    memory_bytes,
+    quiet_telemetry,
+)
 
 DESCRIPTION = ("Time every pipeline stage at several sizes against the scan floor; write "
                "bench/results.md and bench/scaling.png.")
@@ -95,7 +101,9 @@ class TierResult:
 
     @property
     def peak_rss(self) -> int:
-        return max((stage.peak_rss for stage in self.stages), default=0)
+        """The highest peak of any stage, of the full run and of the daily run."""
+        return max((stage.peak_rss for stage in [*self.stages, *self.incremental_stages]),
+                   default=0)
 
     def stage(self, name: str) -> Stage:
         return next(stage for stage in self.stages if stage.name == name)
@@ -187,7 +195,7 @@ def run_tier(customers: int, seed: int, as_of: date, work_dir: Path) -> TierResu
     shutil.rmtree(warehouse.parent, ignore_errors=True)
     drop = work_dir / f"{customers}_raw"
     settings = Settings(raw_dir=drop, warehouse=warehouse, as_of=as_of - timedelta(days=1))
-    result.memory_limit = os.environ.get("RETAIN_DUCKDB_MEMORY_LIMIT", "")
+    result.memory_limit = configured_memory_limit()
     write_daily_drop(raw, drop, settings.as_of)
     result.stages, rows, result.slowest_nodes = _timed_run(settings, "full")
     result.raw_rows = rows
@@ -266,7 +274,7 @@ def targets_lines(results: list[TierResult]) -> list[str]:
     if 1_000_000 in by_size:
         tier = by_size[1_000_000]
         limit = memory_bytes(tier.memory_limit)
-        lines.append(f"- 1,000,000 customers completed; peak RSS {tier.peak_rss / GIB:.1f} GiB "
+        lines.append(f"- 1,000,000 customers completed; peak RSS {tier.peak_rss / GIB:.2f} GiB "
                      f"(target < memory limit {tier.memory_limit} + 1 GiB): "
                      f"{_mark(limit is not None and tier.peak_rss < limit + MEMORY_HEADROOM)}")
     return lines

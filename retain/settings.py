@@ -54,6 +54,12 @@ def default_memory_limit() -> str:
     return f"{max(1, total // 4 // 1024 ** 2)}MB"
 
 
+def configured_memory_limit() -> str:
+    """The DuckDB memory limit of a run: env RETAIN_DUCKDB_MEMORY_LIMIT, else a quarter
+    of RAM."""
+    return os.environ.get("RETAIN_DUCKDB_MEMORY_LIMIT") or default_memory_limit()
+
+
 def memory_bytes(text: str) -> int | None:
     """Bytes of a DuckDB memory size such as 6035MB, 8GB or 6GiB (None: not a size)."""
     units = {"KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3, "KIB": 1024, "MIB": 1024 ** 2,
@@ -84,7 +90,7 @@ def duckdb_config(spill_dir: Path, reserved: int = 0) -> dict[str, str]:
 
     reserved: bytes of the limit the process needs outside DuckDB (PROCESS_RESERVE,
     validation's data frames); DuckDB gets the rest, never less than half the limit."""
-    limit = os.environ.get("RETAIN_DUCKDB_MEMORY_LIMIT") or default_memory_limit()
+    limit = configured_memory_limit()
     limit_bytes = memory_bytes(limit)
     if reserved and limit_bytes:
         limit = f"{max(limit_bytes - reserved, limit_bytes // 2) // 1024 ** 2}MiB"
