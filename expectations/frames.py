@@ -62,9 +62,12 @@ def _literals(values: tuple[str, ...] | tuple[float, ...]) -> str:
 def _outside(value_sql: str, min_value: float | None, max_value: float | None,
              strict_min: bool = False) -> list[str]:
     """SQL true where value_sql lies outside the range, as GX's between compares."""
-    return ([] if min_value is None else [f"{value_sql} {'<=' if strict_min else '<'} "
-                                          f"{min_value!r}"]) + (
-        [] if max_value is None else [f"{value_sql} > {max_value!r}"])
+    outside = []
+    if min_value is not None:
+        outside.append(f"{value_sql} {'<=' if strict_min else '<'} {min_value!r}")
+    if max_value is not None:
+        outside.append(f"{value_sql} > {max_value!r}")
+    return outside
 
 
 def _column_suspects(column: Column) -> list[str]:
@@ -117,9 +120,7 @@ def row_query(table: Table, where: str | None = None) -> str:
 
     Money is read as double: GX compares floats, and Arrow would hand over
     decimals as Python objects."""
-    selects = [quote(column.name) if column.type not in ("decimal", "rate")
-               else f"{_as_read(column)} as {quote(column.name)}"
-               for column in table.columns]
+    selects = [f"{_as_read(column)} as {quote(column.name)}" for column in table.columns]
     selects += [f"{sql} as {quote(name)}" for name, sql in derived_columns(table).items()]
     return (f"select {', '.join(selects)} from {relation(table.name)}"
             + (f" where {where}" if where else ""))
