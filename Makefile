@@ -91,9 +91,8 @@ glossary: install ## regenerate README.md's metric glossary from the dbt docs (r
 DASHBOARD_PORT ?= 8501
 SCREENSHOT_DIR ?= docs/dashboard
 
-dashboard: install ## serve the dashboard over the published warehouse on 127.0.0.1:8501 (DASHBOARD_PORT)
-	$(BIN)/streamlit run retain/dashboard/app.py --server.address 127.0.0.1 \
-		--server.port $(DASHBOARD_PORT) --server.headless true --browser.gatherUsageStats false
+dashboard: install ## serve the dashboard over the published warehouse on 127.0.0.1:8501 (DASHBOARD_PORT), usage statistics off
+	$(BIN)/retain dashboard --port $(DASHBOARD_PORT)
 
 dashboard-screenshots: install ## screenshot every dashboard page over the published warehouse into docs/dashboard
 	$(BIN)/python -m retain.dashboard.browser $${RETAIN_DUCKDB_PATH:-warehouse/retain.duckdb} \

@@ -12,7 +12,7 @@ offending value, with how many raw rows it stands for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from expectations.contract import (
     RAW_SCHEMA,
@@ -64,6 +64,11 @@ class FxSettings:
 
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """text as a SQL string literal; retain.sql's twin (expectations does not import retain)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def relation(table: str) -> str:
@@ -160,7 +165,7 @@ def _fx_coverage(fx: FxSettings) -> TableCheck:
     currency = quote("currency")
     reporting = fx.reporting_currency.strip().upper()
     existing = f"issued_at < timestamp '{fx.as_of + timedelta(days=1)}'" if fx.as_of else "true"
-    needed = [currency] + ([f"'{reporting}'"] if reporting != "USD" else [])
+    needed = [currency] + ([literal(reporting)] if reporting != "USD" else [])
     needs = " union all ".join(
         f"select {code} as currency, cast(date_trunc('month', issued_at) as date) as month "
         f"from {relation('invoices')} where {existing}" for code in needed)
@@ -184,7 +189,20 @@ def _fx_coverage(fx: FxSettings) -> TableCheck:
         group by {group}""")
 
 
-def _quiet_days(table: Table, rule: VolumeDrop) -> TableCheck:
+def last_complete_day(as_of: date | None, today: date) -> date | None:
+    """The last day the quiet-days check judges: the as-of day once it is over (before
+    today, UTC), else the day before it; None without an as-of day."""
+    if as_of is None:
+        return None
+    return as_of if as_of < today else as_of - timedelta(days=1)
+
+
+def _quiet_days(table: Table, rule: VolumeDrop, through: date | None) -> TableCheck:
+    """Days with far fewer events than usual, up to the last complete day through the
+    as-of day: a feed that stopped days ago shows as quiet days, not as the end of the
+    data. Without an as-of day, up to the day before the last event's."""
+    end = (f"cast(date '{through + timedelta(days=1)}' as timestamp)" if through
+           else "cast(max(day) as timestamp)")
     return TableCheck(
         "quiet_event_days", rule.column,
         f"no day with fewer than {QUIET_DAY_SHARE:.0%} of the events of the same weekday "
@@ -195,7 +213,7 @@ def _quiet_days(table: Table, rule: VolumeDrop) -> TableCheck:
         ),
         days as (
             select cast(unnest(range(cast(min(day) as timestamp),
-                                     cast(max(day) as timestamp), interval 1 day)) as date) as day
+                                     {end}, interval 1 day)) as date) as day
             from daily
         ),
         compared as (
@@ -249,7 +267,8 @@ def _table_rule_checks(table: Table, rule: SumsOfLines | FxCoverage | VolumeDrop
         case FxCoverage():
             return [_fx_coverage(fx)]
         case VolumeDrop(period="day"):
-            return [_quiet_days(table, rule)]
+            return [_quiet_days(table, rule,
+                                last_complete_day(fx.as_of, datetime.now(UTC).date()))]
         case VolumeDrop():
             return [_monthly_drops(table, rule)]
 
@@ -258,8 +277,9 @@ def table_checks(table: Table, absent_tables: frozenset[str], fx: FxSettings,
                  increment: Increment | None = None) -> list[TableCheck]:
     """The table-level checks of one present table; an absent parent is not checked.
 
-    The last day and month of the data are left out of the warnings (the
-    ranges above stop before them): a sample cut mid-month is not a drop."""
+    The last month of the data is left out of the volume warning, and the
+    quiet-days warning stops at the last complete day: a month or day in
+    progress is not a drop."""
     appended = appended_rows(table, increment.appended_from if increment else None)
     checks = [] if table.optional else [_volume(table)]
     duplicates = _duplicate_keys(table, appended)

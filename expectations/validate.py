@@ -98,7 +98,7 @@ def _gx_context(report_dir: Path) -> Any:
     # GX fingerprints every frame under 1 GB with a hash of all its rows: 70%
     # of its time on a chunk of a million events, for a marker nothing reads.
     pandas_execution_engine.HASH_THRESHOLD = 0
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    logging.getLogger("great_expectations").setLevel(logging.CRITICAL)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.get_site_names()):

@@ -11,7 +11,7 @@
     {%- else -%}
     ({{ event_name_column }} in (
         {%- for name in names -%}
-        '{{ name | string | replace("'", "''") }}'{{ ', ' if not loop.last }}
+        {{ quoted_string(name) }}{{ ', ' if not loop.last }}
         {%- endfor -%}
     ))
     {%- endif -%}

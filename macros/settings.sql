@@ -14,5 +14,5 @@
 {%- endmacro %}
 
 {% macro reporting_currency() -%}
-    '{{ var("reporting_currency") | string | trim | upper }}'
+    {{ quoted_string(var("reporting_currency") | string | trim | upper) }}
 {%- endmacro %}

@@ -1,6 +1,8 @@
 {#- `retain run --engine spark` (retain/engines/spark.py) calls these with
     `dbt run-operation`: the Spark session is dbt's, so what goes in and out of
-    Spark goes through the profile's target, local or a cluster alike. -#}
+    Spark goes through the profile's target, local or a cluster alike. Folders
+    go into the SQL as quoted_string literals (dialects.sql): a user's folder
+    name may hold quotes or backslashes. -#}
 
 {#- The validated raw tables, staged by retain as Parquet folders under
     `location`, registered as the raw.* tables the sources read. `tables`
@@ -11,7 +13,7 @@
         {% do run_query('drop table if exists raw.' ~ name) %}
         {% do run_query(
             'create table raw.' ~ name ~ ' (' ~ (columns | map('join', ' ') | join(', ')) ~ ')'
-            ~ " using parquet location '" ~ location ~ '/' ~ name ~ "'"
+            ~ ' using parquet location ' ~ quoted_string(location ~ '/' ~ name)
         ) %}
         {{ log('registered raw.' ~ name, info=true) }}
     {% endfor %}
@@ -26,7 +28,7 @@
             | selectattr('name', 'equalto', name) | first %}
         {% set relation = api.Relation.create(schema=node.schema, identifier=node.alias) %}
         {% do run_query(
-            "insert overwrite directory '" ~ folder ~ '/' ~ name ~ "' using parquet"
+            'insert overwrite directory ' ~ quoted_string(folder ~ '/' ~ name) ~ ' using parquet'
             ~ ' select /*+ COALESCE(1) */ ' ~ (node.columns.keys() | join(', '))
             ~ ' from ' ~ relation
         ) %}

@@ -45,6 +45,7 @@ from retain.settings import (
     memory_bytes,
     quiet_telemetry,
 )
+from retain.sql import sql_identifier, sql_literal
 
 DESCRIPTION = ("Time every pipeline stage at several sizes against the scan floor; write "
                "bench/results.md and bench/scaling.png.")
@@ -162,8 +163,8 @@ def floor_seconds(raw_dir: Path, runs: int = 3) -> float:
         started = time.perf_counter()
         with duckdb.connect() as con:
             for path in paths:
-                reader = (f"read_parquet('{path}')" if path.suffix == ".parquet"
-                          else f"read_csv('{path}', all_varchar = true)")
+                reader = (f"read_parquet({sql_literal(path)})" if path.suffix == ".parquet"
+                          else f"read_csv({sql_literal(path)}, all_varchar = true)")
                 con.execute(f"select count(*), sum(hash(*columns(*))) from {reader}").fetchall()
         best = min(best, time.perf_counter() - started)
     return best
@@ -179,7 +180,7 @@ def _slowest_nodes(count: int = 10) -> list[tuple[str, float]]:
 
 def _interface_rows(warehouse: Path) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return {name: int(con.execute(f'select count(*) from "{name}"').fetchone()[0])
+        return {name: int(con.execute(f"select count(*) from {sql_identifier(name)}").fetchone()[0])
                 for name in INTERFACE_RELATIONS}
 
 

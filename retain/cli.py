@@ -15,9 +15,22 @@ from typing import Any
 from retain import bench as bench_module
 from retain.engines import engine_for
 from retain.export import ExportError, export_relations
+from retain.failures import (
+    ExitCode,
+    first_line,
+    is_lock_conflict,
+    machine_refusal,
+    unexpected_line,
+)
 from retain.generate import generate_raw_data
 from retain.load import RawInputError, load_raw
-from retain.pipeline import ExitCode, load_step, run_pipeline, validate_step
+from retain.pipeline import load_step, run_pipeline, validate_step
+from retain.publish import (
+    ProtectedOutputError,
+    PublishedFileHeldError,
+    RunInProgressError,
+    check_output_target,
+)
 from retain.settings import (
     DBT_TARGETS,
     SETTINGS_FILE,
@@ -42,6 +55,19 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from error
 
 
+def _count(minimum: int, maximum: int) -> Any:
+    """An argparse type: a whole number within [minimum, maximum]."""
+    def parsed(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from error
+        if not minimum <= number <= maximum:
+            raise argparse.ArgumentTypeError(f"expected {minimum} to {maximum:,}, got {number}")
+        return number
+    return parsed
+
+
 def _assignment(text: str) -> tuple[str, Any]:
     try:
         return parsed_assignment(text)
@@ -61,7 +87,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         as_of=getattr(args, "as_of", None), report_dir=_resolved(args.report_dir),
         overrides=dict(getattr(args, "var", None) or []), settings_file=_resolved(args.settings),
         full_refresh=getattr(args, "full_refresh", False),
-        lookback_days=getattr(args, "lookback_days", None), engine=getattr(args, "engine", None))
+        lookback_days=getattr(args, "lookback_days", None), engine=getattr(args, "engine", None),
+        allow_future_as_of=getattr(args, "allow_future_as_of", False))
 
 
 def _add_location_options(parser: argparse.ArgumentParser, warehouse: bool = True) -> None:
@@ -94,12 +121,15 @@ def _command_generate(args: argparse.Namespace) -> int:
 
 def _command_load(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    out = args.out.resolve()
+    check_output_target(out, settings.warehouse, into_duckdb=True)
     try:
-        load_raw(settings.raw_dir, settings.warehouse, _stderr)
+        load_raw(settings.raw_dir, out, _stderr)
     except RawInputError as error:
         _stderr(f"error: input rejected: {error}")
-        return 2
-    return 0
+        return ExitCode.INPUT_REJECTED
+    print(f"loaded the raw tables of {settings.raw_dir} into {out}")
+    return ExitCode.OK
 
 
 def _command_validate(args: argparse.Namespace) -> int:
@@ -134,6 +164,7 @@ def _command_run(args: argparse.Namespace) -> int:
 
 def _command_export(args: argparse.Namespace) -> int:
     warehouse = _resolved(args.warehouse) or resolved_settings().warehouse
+    check_output_target(args.out, warehouse)
     try:
         rows = export_relations(warehouse, args.out.resolve(), args.format, _stderr)
     except ExportError as error:
@@ -150,6 +181,7 @@ def _command_report(args: argparse.Namespace) -> int:
     from retain.dashboard.report import write_report
 
     warehouse = _resolved(args.warehouse) or resolved_settings().warehouse
+    check_output_target(args.out, warehouse)
     try:
         out = write_report(warehouse, args.out.resolve())
     except WarehouseError as error:
@@ -163,6 +195,9 @@ def _add_metric_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                         help="compute the warehouse as of the end of this day (dbt var "
                              "as_of_date; default today, UTC)")
+    parser.add_argument("--allow-future-as-of", action="store_true",
+                        help="accept an --as-of day after tomorrow (UTC); without it such a "
+                             "day is refused as a likely typo")
     parser.add_argument("--var", type=_assignment, action="append", metavar="NAME=VALUE",
                         help="a metric setting of metrics.md, e.g. mrr_change_threshold=0 or "
                              "active_event_names=login,report_created (repeatable; wins over "
@@ -174,29 +209,37 @@ def build_parser() -> argparse.ArgumentParser:
         prog="retain",
         description="Retain: one shared set of SaaS revenue and customer-success metrics, "
                     "built with dbt on DuckDB.",
-        epilog="exit codes: 0 ok, 2 input rejected (load or validation), 3 build or test failed, "
-               "4 another run in progress")
+        epilog="exit codes: 0 ok; 1 unexpected error (a bug: the line names a traceback "
+               "file); 2 input rejected (raw files, settings or arguments); 3 dbt build or "
+               "test failed; 4 another run in progress, or the published file is held open "
+               "for writing; 5 the machine refused (disk full, read-only or missing folder, "
+               "permission, out of memory)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     generate = commands.add_parser("generate", help="write realistic sample raw data",
                                    description="Write deterministic sample data in the raw "
                                                "contract (one file per table).")
-    generate.add_argument("--customers", type=int, default=2000, help="number of customers "
-                          "(default 2000)")
+    generate.add_argument("--customers", type=_count(1, 100_000_000), default=2000,
+                          help="number of customers (default 2000)")
     generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     generate.add_argument("--out", type=Path, default=None, metavar="DIR",
                           help="output folder (env RETAIN_RAW_DIR; default data/raw)")
     generate.add_argument("--end-date", type=_iso_date, default=None, metavar="YYYY-MM-DD",
                           help="last day of data (default today, UTC)")
-    generate.add_argument("--years", type=int, default=3, help="years of history (default 3)")
+    generate.add_argument("--years", type=_count(1, 50), default=3,
+                          help="years of history (default 3)")
     generate.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
                           help="file format; auto = Parquet from 20,000 customers")
     generate.set_defaults(handler=_command_generate)
 
     load = commands.add_parser("load", help="type raw files into the raw schema of a DuckDB file",
-                               description="Load every raw file into the `raw` schema; stop "
+                               description="Load every raw file into the `raw` schema of a "
+                                           "DuckDB file of your own (never the published "
+                                           "warehouse, which only `retain run` writes); stop "
                                            "with file, column and a sample value on bad input.")
     _add_location_options(load)
+    load.add_argument("--out", type=Path, required=True, metavar="FILE",
+                      help="DuckDB file to load into (created if missing)")
     load.set_defaults(handler=_command_load)
 
     validate = commands.add_parser(
@@ -219,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true",
                      help="rebuild every table from the raw files instead of continuing the "
                           "last run (needed after a change to rows older than the lookback)")
-    run.add_argument("--lookback-days", type=int, default=None, metavar="N",
+    run.add_argument("--lookback-days", type=_count(0, 3650), default=None, metavar="N",
                      help="an incremental run recomputes from N days before the last processed "
                           "day, for late events (env RETAIN_LOOKBACK_DAYS, retain.toml; "
                           "default 3)")
@@ -255,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "default warehouse/retain.duckdb)")
     report.set_defaults(handler=_command_report)
 
+    from retain.dashboard import serve  # imports no Streamlit: app.py runs in its own process
+    dashboard = commands.add_parser(
+        "dashboard", help="serve the dashboard on 127.0.0.1 only, usage statistics off",
+        description=serve.DESCRIPTION)
+    serve.add_arguments(dashboard)
+    dashboard.set_defaults(handler=serve.run)
+
     bench = commands.add_parser(
         "bench", help="time every stage at 10,000 and 100,000 customers against the scan floor",
         description=bench_module.DESCRIPTION)
@@ -264,13 +314,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure ends in one line on stderr and a documented exit
+    code (build_parser's epilog, README "Exit codes"), never a traceback."""
     quiet_telemetry()
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except SettingError as error:
+    except (SettingError, ProtectedOutputError, RawInputError) as error:
         _stderr(f"error: {error}")
-        return 2
+        return ExitCode.INPUT_REJECTED
+    except (RunInProgressError, PublishedFileHeldError) as error:
+        _stderr(f"error: {error}")
+        return ExitCode.RUN_IN_PROGRESS
+    except KeyboardInterrupt:
+        _stderr("interrupted; nothing was published")
+        return 130
+    except Exception as error:
+        if is_lock_conflict(error):
+            _stderr(f"error: {args.command}: another process holds the file: "
+                    f"{first_line(error)}; wait for it to finish and run again")
+            return ExitCode.RUN_IN_PROGRESS
+        refusal = machine_refusal(error)
+        if refusal is not None:
+            _stderr(f"error: {args.command}: {refusal}")
+            return ExitCode.MACHINE_REFUSED
+        _stderr(f"error: {unexpected_line(error, f'running retain {args.command}')}")
+        return ExitCode.UNEXPECTED
 
 
 if __name__ == "__main__":

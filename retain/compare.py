@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from retain.interface import INTERFACE_RELATIONS
+from retain.sql import sql_identifier, sql_literal
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class TableDifference:
 def _relation_sql(location: Path, alias: str, relation: str) -> str:
     """A relation of a DuckDB file (attached as alias) or a Parquet file in a folder."""
     if location.is_dir():
-        return f"read_parquet('{location / (relation + '.parquet')}')"
-    return f'{alias}."{relation}"'
+        return f"read_parquet({sql_literal(location / (relation + '.parquet'))})"
+    return f"{alias}.{sql_identifier(relation)}"
 
 
 # Across engines (DuckDB and Spark's Parquet), a timestamp is an instant either way:
@@ -57,13 +58,14 @@ def _columns(con: duckdb.DuckDBPyConnection, source: str,
 
 def _compared(name: str, kind: str, across_engines: bool) -> str:
     """A column as compared: itself, or across engines in the form both agree on."""
+    column = sql_identifier(name)
     if across_engines and kind == "DOUBLE":
-        digits = f'{DOUBLE_DIGITS - 1} - cast(floor(log10(abs("{name}"))) as integer)'
-        return (f'case when "{name}" = 0 then "{name}" else round("{name}", {digits}) end '
-                f'as "{name}"')
+        digits = f"{DOUBLE_DIGITS - 1} - cast(floor(log10(abs({column}))) as integer)"
+        return (f"case when {column} = 0 then {column} else round({column}, {digits}) end "
+                f"as {column}")
     if across_engines and kind == "TIMESTAMP":
-        return f'cast("{name}" as timestamp) as "{name}"'
-    return f'"{name}"'
+        return f"cast({column} as timestamp) as {column}"
+    return column
 
 
 def _difference(con: duckdb.DuckDBPyConnection, relation: str, before_source: str,
@@ -106,7 +108,7 @@ def interface_differences(before: Path, after: Path,
         con.execute("set TimeZone = 'UTC'")
         for alias, location in locations.items():
             if not location.is_dir():
-                con.execute(f"attach '{location}' as {alias} (read_only)")
+                con.execute(f"attach {sql_literal(location)} as {alias} (read_only)")
         found = []
         for relation in relations:
             difference = _difference(con, relation, _relation_sql(before, "before", relation),

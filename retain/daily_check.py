@@ -28,6 +28,7 @@ from retain.interface import INTERFACE_RELATIONS
 from retain.load import raw_files
 from retain.pipeline import ExitCode, run_pipeline
 from retain.settings import PROJECT_DIR, Settings, quiet_telemetry
+from retain.sql import sql_literal
 
 DEFAULT_DAY = date(2026, 12, 1)  # the three days cross a month end
 WORK_DIR = PROJECT_DIR / "data" / "daily_check"  # git-ignored, like data/
@@ -41,8 +42,8 @@ def _progress(message: str) -> None:
 
 def _reader(path: Path) -> str:
     if path.suffix == ".parquet":
-        return f"read_parquet('{path}')"
-    return f"read_csv('{path}', header = true, all_varchar = true)"
+        return f"read_parquet({sql_literal(path)})"
+    return f"read_csv({sql_literal(path)}, header = true, all_varchar = true)"
 
 
 def write_daily_drop(source: Path, drop: Path, known_on: date) -> None:
@@ -63,7 +64,7 @@ def write_daily_drop(source: Path, drop: Path, known_on: date) -> None:
         with duckdb.connect() as con:
             con.execute("set TimeZone = 'UTC'")
             con.execute(f"copy (select * from {_reader(raw.path)} where {known}) "
-                        f"to '{drop / raw.path.name}' ({options})")
+                        f"to {sql_literal(drop / raw.path.name)} ({options})")
 
 
 def sample(customers: int, seed: int, last_day: date, file_format: str = "auto") -> Path:

@@ -2,7 +2,9 @@
 
 dbt runs in a child process: DuckDB admits one process per file, and only
 the end of the process guarantees that dbt's connection is closed before
-the file is published.
+the file is published. The child dies with the run, even with a run killed by
+SIGKILL (on Linux), and holds the run's lock while it lives: no dbt is ever
+left writing the build file outside the lock.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from retain.incremental import RunPlan
+from retain.publish import held_lock_fds
 from retain.settings import (
     PROCESS_RESERVE,
     PROJECT_DIR,
@@ -74,6 +77,30 @@ def spark_dir(build_file: Path) -> Path:
     return build_file.parent / "spark"
 
 
+# dbt's process runs this, then execs dbt: not a preexec_fn, because by the build a run has
+# several threads (DuckDB's, GX's tqdm monitor) and Python code between fork and exec in a
+# threaded process can deadlock. PR_SET_PDEATHSIG (1) has the kernel SIGKILL dbt when the
+# thread that started it ends, which run_dbt's thread does only after dbt or when the whole
+# run dies, kill -9 included; it survives exec. Had the run died before prctl, no signal
+# would come: the parent's pid tells.
+_DIE_WITH_PARENT = """\
+import ctypes, os, signal, sys
+if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) != 0:
+    raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(1)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def _dying_with_this_process(command: list[str]) -> list[str]:
+    """command, started so that the kernel kills it when this process dies (Linux only:
+    elsewhere the run lock dbt holds still keeps the next run away until dbt ends)."""
+    if sys.platform != "linux":
+        return command
+    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *command]
+
+
 RESULT_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult",
                  "LogNodeResult"}
 
@@ -110,7 +137,9 @@ def run_dbt(arguments: list[str], warehouse: Path,
             project_dir: Path = PROJECT_DIR) -> DbtOutcome:
     """Run one dbt command (from dbt_arguments) on warehouse.
 
-    project_dir is this project unless a test builds a modified copy of it.
+    project_dir is this project unless a test builds a modified copy of it. dbt inherits
+    the run locks this process holds: a dbt outliving a killed run keeps its lock until
+    the kernel's signal (_DIE_WITH_PARENT) ends it.
     """
     target = Path(os.environ.get("DBT_TARGET_PATH") or project_dir / "target")
     args = [str(Path(sys.executable).with_name("dbt")), *arguments, "--project-dir",
@@ -118,8 +147,9 @@ def run_dbt(arguments: list[str], warehouse: Path,
             "--log-format", "json", "--log-level", "info"]
     started = time.perf_counter()
     errors: list[str] = []
-    with subprocess.Popen(args, cwd=project_dir, env=dbt_environment(warehouse, project_dir),
-                          stdout=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(_dying_with_this_process(args), cwd=project_dir,
+                          env=dbt_environment(warehouse, project_dir), stdout=subprocess.PIPE,
+                          text=True, pass_fds=held_lock_fds()) as process:
         assert process.stdout is not None
         for raw_line in process.stdout:
             try:

@@ -17,6 +17,7 @@ import duckdb
 
 from retain.interface import INTERFACE_RELATIONS
 from retain.meta import META_RELATION
+from retain.sql import sql_identifier, sql_literal
 
 ExportFormat = Literal["parquet", "csv"]
 COPY_OPTIONS: dict[ExportFormat, str] = {
@@ -47,10 +48,10 @@ def export_relations(warehouse: Path, out_dir: Path, file_format: ExportFormat,
         for name in names:
             target = out_dir / f"{name}.{file_format}"
             partial = target.with_name(f".{target.name}.partial")
-            con.execute(f"copy (select * from \"{name}\") to '{partial}' "
+            con.execute(f"copy (select * from {sql_identifier(name)}) to {sql_literal(partial)} "
                         f"{COPY_OPTIONS[file_format]}")
             os.replace(partial, target)
-            result = con.execute(f'select count(*) from "{name}"').fetchone()
+            result = con.execute(f"select count(*) from {sql_identifier(name)}").fetchone()
             rows[name] = int(result[0]) if result else 0
             progress(f"exported {name:<32} {rows[name]:>10,} rows -> {target}")
     return rows

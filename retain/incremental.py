@@ -20,7 +20,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from expectations.aggregates import Increment
+import duckdb
+
+from expectations.aggregates import Increment, quote
+from expectations.contract import RAW_SCHEMA, TABLES
 from retain.load import absent_tables, file_digests
 from retain.publish import build_path
 from retain.settings import PROJECT_DIR, Settings
@@ -41,6 +44,7 @@ class RunState:
     raw_dir: str
     absent_tables: list[str]
     file_digests: dict[str, str]  # of the files reloaded whole (retain.load.file_digests)
+    raw_rows: dict[str, int] = field(default_factory=dict)  # rows of every raw table
 
 
 @dataclass(frozen=True)
@@ -106,11 +110,18 @@ def read_state(warehouse: Path) -> RunState | None:
         return None  # unreadable: a full run replaces it
 
 
+def _raw_rows(build_file: Path) -> dict[str, int]:
+    with duckdb.connect(str(build_file), read_only=True) as con:
+        return {table.name: int(con.execute(
+            f"select count(*) from {RAW_SCHEMA}.{quote(table.name)}").fetchone()[0])  # type: ignore[index]
+            for table in TABLES}
+
+
 def write_state(settings: Settings) -> None:
     """Record that the build file now holds settings.as_of (after it was published)."""
     state = RunState(settings.as_of.isoformat(), project_fingerprint(settings),
                      str(settings.raw_dir), sorted(absent_tables(settings.raw_dir)),
-                     file_digests(settings.raw_dir))
+                     file_digests(settings.raw_dir), _raw_rows(build_path(settings.warehouse)))
     path = state_path(settings.warehouse)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(asdict(state), indent=1))

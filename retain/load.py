@@ -11,6 +11,7 @@ validation checks, and staging reads, the values the contract means.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,17 +47,41 @@ class RawFile:
         return "none" if self.path is None else self.path.suffix.lstrip(".")
 
 
+def _looks_like(name: str, table: str) -> bool:
+    """A file name that stands for table but is not read as it: another case, another
+    or an extra suffix (`Usage_Events.csv`, `usage_events.csv.gz`)."""
+    lowered = name.lower()
+    return lowered == table or lowered.startswith(f"{table}.")
+
+
 def raw_files(raw_dir: Path) -> list[RawFile]:
-    """The file of every contract table in raw_dir, checking presence rules."""
+    """The file of every contract table in raw_dir, checking presence rules. A name that
+    exists but cannot be read, or that stands for a table under another spelling, is an
+    error, never an absent table: an optional table read as empty would change numbers
+    without a word."""
     if not raw_dir.is_dir():
-        raise RawInputError(raw_dir, "raw folder does not exist")
+        raise RawInputError(raw_dir, "raw folder does not exist (or is not a folder)")
+    try:
+        names = sorted(os.listdir(raw_dir))
+    except OSError as error:
+        raise RawInputError(raw_dir, f"raw folder cannot be listed: {error.strerror}") from error
     found = []
     for table in TABLES:
-        candidates = [raw_dir / f"{table.name}.{ext}" for ext in ("csv", "parquet")]
-        present = [path for path in candidates if path.is_file()]
+        expected = {f"{table.name}.{ext}" for ext in ("csv", "parquet")}
+        present = [raw_dir / name for name in names if name in expected]
+        for path in present:
+            if not path.is_file():
+                raise RawInputError(path, "exists but is not a readable file (a link to "
+                                    "nothing, e.g. a share that is not mounted, or a folder)")
         if len(present) > 1:
             raise RawInputError(raw_dir, f"both {table.name}.csv and {table.name}.parquet exist; "
                                 "keep one file per table")
+        others = [name for name in names if name not in expected and _looks_like(name,
+                                                                               table.name)]
+        if not present and others:
+            raise RawInputError(raw_dir / others[0], f"is not read as the {table.name} table: "
+                                f"name it {table.name}.csv or {table.name}.parquet (names are "
+                                "case-sensitive; compressed files are not read)")
         if not present and not table.optional:
             raise RawInputError(raw_dir / f"{table.name}.csv",
                                 "required table is missing (expected .csv or .parquet)")
@@ -188,6 +213,33 @@ def _appending(con: duckdb.DuckDBPyConnection, table: Table,
     return bool(found and found[0])
 
 
+def _check_kept_rows(con: duckdb.DuckDBPyConnection, raw_file: RawFile, loaded: list[str],
+                     appended_from: datetime | None, recent: str) -> None:
+    """An appended table keeps its rows from before appended_from: the file must still
+    hold exactly those rows (count and a sum of row hashes, typed as loaded), or the
+    kept table would go on holding rows the file no longer has (or lack new old ones:
+    an event deleted, moved into the recomputed days, corrected, or arriving late)."""
+    table = raw_file.table
+    kept = con.execute(
+        f"select count(*), coalesce(sum(hash({', '.join(map(_quote, table.column_names))})), 0) "
+        f"from {RAW_SCHEMA}.{_quote(table.name)} "
+        f"where not {appended_rows(table, appended_from)}").fetchone()
+    try:
+        in_file = con.execute(
+            f"select count(*), coalesce(sum(hash({', '.join(loaded)})), 0) "
+            f"from {_reader_sql(raw_file)} where not {recent}").fetchone()
+    except duckdb.Error as error:
+        raise RawInputError(raw_file.path, f"cannot be read: {_first_line(error)}") from error
+    if kept != in_file:
+        assert kept is not None and in_file is not None and appended_from is not None
+        raise RawInputError(
+            raw_file.path, f"its rows before {appended_from:%Y-%m-%d} differ from those the "
+            f"last run kept ({in_file[0]:,} rows in the file, {kept[0]:,} kept): rows older "
+            "than the lookback were deleted, moved, corrected or added late; an incremental "
+            "run cannot see that: run `retain run --full-refresh`",
+            column=table.appended_on)
+
+
 def _appended_timestamp(source: tuple[str, str], typed: str) -> str:
     """How the load selects recent rows by their timestamp: a typed column as it is, so
     that DuckDB skips the older row groups of a Parquet file (the session time zone is
@@ -213,12 +265,13 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
     if missing:
         raise RawInputError(raw_file.path, "listed column(s) missing from the header: "
                             + ", ".join(missing), column=missing[0])
-    selects, checks, typed_columns = [], [], {}
+    selects, loaded_values, checks, typed_columns = [], [], [], {}
     for column in table.columns:
         actual, source_type = source_columns[column.name]
         column_sql = _quote(actual)
         typed = typed_columns[column.name] = _typed_expression(column, column_sql, source_type)
         loaded = f"coalesce({typed}, 0)" if column.empty_means_zero else typed
+        loaded_values.append(loaded)
         selects.append(f"{loaded} as {_quote(column.name)}")
         if column.type != "string" and typed != column_sql:
             checks.append((column, _text_expression(column_sql, source_type), typed))
@@ -227,6 +280,8 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         source_columns[str(table.appended_on)], typed_columns[str(table.appended_on)]))
         if appending else None)
     _check_typing(con, raw_file, checks, recent)
+    if appending:
+        _check_kept_rows(con, raw_file, loaded_values, appended_from, str(recent))
     source = (f"select {', '.join(selects)} from {_reader_sql(raw_file)}"
               + (f" where {recent}" if recent else ""))
     try:

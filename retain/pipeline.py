@@ -11,19 +11,28 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from expectations.aggregates import FxSettings
 from expectations.validate import ValidationResult, validate_raw
-from retain.dbt import DbtOutcome, build_arguments, run_dbt
+from retain.dbt import DbtOutcome, build_arguments, dbt_environment, run_dbt
 from retain.engines import StageError, engine_for
-from retain.incremental import RunPlan, forget_state, run_plan
+from retain.failures import (
+    OUT_OF_MEMORY_REMEDY,
+    ExitCode,
+    first_line,
+    is_lock_conflict,
+    machine_refusal,
+)
+from retain.incremental import RunPlan, forget_state, read_state, run_plan
 from retain.load import RawInputError, absent_tables, load_raw
 from retain.publish import (
+    PublishedFileHeldError,
     RunInProgressError,
     build_path,
+    check_not_held,
     fresh_build_file,
     run_duckdb_config,
     run_lock,
@@ -40,13 +49,6 @@ Progress = Callable[[str], None]
 VALIDATION_RESERVE = PROCESS_RESERVE + 512 * 1024 ** 2
 
 
-class ExitCode(IntEnum):
-    OK = 0
-    INPUT_REJECTED = 2
-    BUILD_FAILED = 3
-    RUN_IN_PROGRESS = 4
-
-
 @dataclass
 class RunReport:
     exit_code: ExitCode
@@ -57,19 +59,22 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
     validation: ValidationResult | None = None
     plan: RunPlan | None = None
+    # What a person must not miss, repeated at the end of the summary.
+    notices: list[str] = field(default_factory=list)
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> dict[str, int]:
+def load_step(settings: Settings, run_id: str, progress: Progress = _stderr,
+              plan: RunPlan | None = None) -> dict[str, int]:
     """Load the raw files: into a fresh build file for a full run, into the kept one
     (recent usage events only) for an incremental run; rows per table.
 
     Raises RawInputError, after writing it to the run's validation report.
     """
-    plan = run_plan(settings)
+    plan = plan or run_plan(settings)
     progress(plan.line())
     if not plan.incremental:
         forget_state(settings.warehouse)
@@ -92,8 +97,8 @@ def fx_settings(settings: Settings) -> FxSettings:
                       rate_month=settings.metric("fx_rate_month"), as_of=settings.as_of)
 
 
-def validate_step(settings: Settings, run_id: str,
-                  progress: Progress = _stderr) -> ValidationResult:
+def validate_step(settings: Settings, run_id: str, progress: Progress = _stderr,
+                  plan: RunPlan | None = None) -> ValidationResult:
     """Validate the loaded raw tables of the build file against the contract; the
     results go to the run's own report folder."""
     report_dir = run_report_dir(settings, run_id)
@@ -101,13 +106,14 @@ def validate_step(settings: Settings, run_id: str,
                           absent=absent_tables(settings.raw_dir), fx=fx_settings(settings),
                           progress=progress,
                           config=run_duckdb_config(settings, VALIDATION_RESERVE),
-                          increment=run_plan(settings).increment(settings.raw_dir))
+                          increment=(plan or run_plan(settings)).increment(settings.raw_dir))
     write_report_text(report_dir, result.report_text())
     keep_latest(report_dir, settings.kept_validation_runs)
     return result
 
 
-def build_step(settings: Settings, progress: Progress = _stderr) -> DbtOutcome:
+def build_step(settings: Settings, progress: Progress = _stderr,
+               plan: RunPlan | None = None) -> DbtOutcome:
     """`dbt build` (models, seeds, data tests) as of settings.as_of on the engine's target,
     after staging the validated raw tables for it; an incremental run's event-sized
     models recompute only their recent days."""
@@ -116,7 +122,7 @@ def build_step(settings: Settings, progress: Progress = _stderr) -> DbtOutcome:
         stage_step(settings, progress)
     except StageError as error:
         return DbtOutcome(False, failures=[str(error)], seconds=time.perf_counter() - started)
-    outcome = run_dbt(build_arguments(settings, run_plan(settings)),
+    outcome = run_dbt(build_arguments(settings, plan or run_plan(settings)),
                       build_path(settings.warehouse), progress)
     outcome.seconds = time.perf_counter() - started
     return outcome
@@ -127,10 +133,11 @@ def stage_step(settings: Settings, progress: Progress = _stderr) -> None:
     engine_for(settings).stage_raw(settings, progress)
 
 
-def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> None:
+def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> str | None:
     """Replace what readers see by this run's tables with one atomic step (a rename);
-    DuckDB's build file is kept for the next incremental run."""
-    engine_for(settings).publish(settings, run_id, progress)
+    DuckDB's build file is kept for the next incremental run. A notice when readers
+    keep seeing another day."""
+    return engine_for(settings).publish(settings, run_id, progress)
 
 
 def run_pipeline(settings: Settings, progress: Progress = _stderr) -> RunReport:
@@ -140,45 +147,126 @@ def run_pipeline(settings: Settings, progress: Progress = _stderr) -> RunReport:
             return _build_and_publish(settings, progress)
     except RunInProgressError as error:
         return RunReport(ExitCode.RUN_IN_PROGRESS, errors=[str(error)])
+    except OSError as error:  # the lock beside the warehouse cannot be written
+        refusal = machine_refusal(error)
+        if refusal is None:
+            raise
+        return RunReport(ExitCode.MACHINE_REFUSED, errors=[f"lock: {refusal}"])
+
+
+class StepFailed(Exception):
+    """A step stopped for a reason with an exit code of its own; the line says what to do."""
+
+    def __init__(self, exit_code: ExitCode, line: str) -> None:
+        super().__init__(line)
+        self.exit_code = exit_code
+
+
+@contextmanager
+def _step(name: str) -> Iterator[None]:
+    """Turn what the machine or another process refused during a step into StepFailed."""
+    try:
+        yield
+    except (RunInProgressError, PublishedFileHeldError) as error:
+        raise StepFailed(ExitCode.RUN_IN_PROGRESS, f"{name}: {error}") from error
+    except Exception as error:
+        if is_lock_conflict(error):
+            raise StepFailed(ExitCode.RUN_IN_PROGRESS,
+                             f"{name}: {first_line(error)}; another process holds the file: "
+                             "wait for it to finish (or stop it) and run again") from error
+        refusal = machine_refusal(error)
+        if refusal is None:
+            raise
+        raise StepFailed(ExitCode.MACHINE_REFUSED, f"{name}: {refusal}") from error
 
 
 def _timed(report: RunReport, stage: str, started: float) -> None:
     report.timings[stage] = time.perf_counter() - started
 
 
+# A raw table with fewer than this share of the rows the last published run loaded
+# is named in a warning: a feed cut short or emptied by accident looks like this.
+SHRUNK_TABLE_SHARE = 0.5
+
+
+def shrunk_tables(previous: Mapping[str, int], now: Mapping[str, int]) -> list[str]:
+    """A warning per raw table that lost most of its rows since the last published run."""
+    return [f"[warning] {table}: {now[table]:,} rows, the last published run loaded "
+            f"{previous[table]:,}; check that its file is complete"
+            for table in sorted(now.keys() & previous.keys())
+            if now[table] < SHRUNK_TABLE_SHARE * previous[table]]
+
+
 def _build_and_publish(settings: Settings, progress: Progress) -> RunReport:
-    report = RunReport(ExitCode.OK, plan=run_plan(settings))
+    plan = run_plan(settings)
+    report = RunReport(ExitCode.OK, plan=plan)
+    try:
+        _run_steps(settings, plan, report, progress)
+    except StepFailed as failure:
+        report.exit_code, report.errors = failure.exit_code, [str(failure)]
+    return report
+
+
+def _run_steps(settings: Settings, plan: RunPlan, report: RunReport,
+               progress: Progress) -> None:
+    with _step("publish check"):
+        # Before any work: a holder of the published file would make the publish wait.
+        check_not_held(engine_for(settings).published_location(settings))
+    last_run = read_state(settings.warehouse)
 
     progress(f"[1/4] load raw files from {settings.raw_dir}")
     started = time.perf_counter()
     try:
-        report.raw_rows = load_step(settings, report.run_id, progress)
+        with _step("load"):
+            report.raw_rows = load_step(settings, report.run_id, progress, plan)
     except RawInputError as error:
-        report.exit_code, report.errors = ExitCode.INPUT_REJECTED, [f"input rejected: {error}"]
-        return report
+        raise StepFailed(ExitCode.INPUT_REJECTED, f"input rejected: {error}") from error
     _timed(report, "load", started)
+    if last_run is not None:
+        report.notices += shrunk_tables(last_run.raw_rows, report.raw_rows)
 
     progress("[2/4] validate the raw tables against the contract")
     started = time.perf_counter()
-    report.validation = validate_step(settings, report.run_id, progress)
+    with _step("validate"):
+        report.validation = validate_step(settings, report.run_id, progress, plan)
     _timed(report, "validate", started)  # GX import included
-    for warning in report.validation.warnings:
-        progress(warning.line())
+    report.notices += [warning.line() for warning in report.validation.warnings]
+    for notice in report.notices:
+        progress(notice)
     if not report.validation.passed:
-        report.exit_code = ExitCode.INPUT_REJECTED
-        report.errors = [f"input rejected: {report.validation.report_text()}"]
-        return report
+        raise StepFailed(ExitCode.INPUT_REJECTED,
+                         f"input rejected: {report.validation.report_text()}")
 
     progress(f"[3/4] dbt build as of {settings.as_of.isoformat()} on {settings.engine}")
-    outcome = build_step(settings, progress)
+    with _step("dbt build"):
+        outcome = build_step(settings, progress, plan)
     report.timings["dbt build"] = outcome.seconds
     report.dbt_counts = outcome.counts
     if not outcome.success:
-        report.exit_code = ExitCode.BUILD_FAILED
-        report.errors = outcome.failures or ["dbt build failed"]
-        return report
+        report.exit_code, report.errors = _build_failure(settings, outcome)
+        return
 
     started = time.perf_counter()
-    publish_step(settings, report.run_id, lambda line: progress(f"[4/4] {line}"))
+    with _step("publish"):
+        notice = publish_step(settings, report.run_id, lambda line: progress(f"[4/4] {line}"))
+    report.notices += [notice] if notice else []
     _timed(report, "publish", started)
-    return report
+
+
+def _build_failure(settings: Settings, outcome: DbtOutcome) -> tuple[ExitCode, list[str]]:
+    """The exit code and lines of a failed build: the machine's refusal (memory, disk)
+    with what to do, or the failing models and tests."""
+    failures = outcome.failures or ["dbt build failed"]
+    for failure in failures:
+        if "out of memory" in failure.lower():
+            limit = dbt_environment(build_path(settings.warehouse))["RETAIN_DUCKDB_MEMORY_LIMIT"]
+            return ExitCode.MACHINE_REFUSED, [
+                f"dbt build ran out of memory under DuckDB's limit of {limit} (the run's "
+                f"limit less what dbt's own process needs): {failure}; "
+                f"{OUT_OF_MEMORY_REMEDY}"]
+        if "no space left on device" in failure.lower():
+            return ExitCode.MACHINE_REFUSED, [
+                f"dbt build: no space left on device: {failure}; free disk space (the build "
+                f"and its spill folder are in {build_path(settings.warehouse).parent}) and "
+                "run again"]
+    return ExitCode.BUILD_FAILED, failures

@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -112,9 +112,14 @@ def _currency(value: Any) -> str:
     return code
 
 
+# Day counts a run accepts (delinquency, lookback): ten years covers any real
+# setting, and keeps every date the SQL derives from them inside the calendar.
+MAX_DAYS = 3650
+
+
 def _whole_days(value: Any) -> int:
-    if isinstance(value, bool) or not _text(value).isdigit():
-        raise ValueError("expected a whole number of days, 0 or more")
+    if isinstance(value, bool) or not _text(value).isdigit() or int(_text(value)) > MAX_DAYS:
+        raise ValueError(f"expected a whole number of days from 0 to {MAX_DAYS}")
     return int(_text(value))
 
 
@@ -145,10 +150,15 @@ def _margin(value: Any) -> float:
     return float(number)
 
 
+# The largest amount a money column (decimal(18, 2), macros/types.sql) holds.
+MAX_MONEY = Decimal("9999999999999999.99")
+
+
 def _threshold(value: Any) -> float:
     number = _decimal(value)
-    if number < 0:
-        raise ValueError("expected an amount of 0 or more")
+    if number < 0 or number > MAX_MONEY:
+        raise ValueError(f"expected an amount of 0 or more, at most {MAX_MONEY} (what a "
+                         "money column holds)")
     return float(number)
 
 
@@ -226,18 +236,26 @@ def _absolute(path: str | Path) -> Path:
     return path if path.is_absolute() else PROJECT_DIR / path
 
 
-def settings_file_values(path: Path) -> dict[str, Any]:
-    """The [run] and [settings] tables of a retain.toml (empty when there is none)."""
+def settings_file_values(path: Path, required: bool = False) -> dict[str, Any]:
+    """The [run] and [settings] tables of a retain.toml; empty when there is none, unless
+    the file was asked for by name (required): then its absence is an error."""
     if not path.exists():
+        if required:
+            raise SettingError(f"settings file {path} does not exist")
         return {}
     try:
         document = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise SettingError(f"{path}: not valid TOML: {error}") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingError(f"{path}: cannot be read: {error}") from error
     unknown = set(document) - {"run", "settings"}
     if unknown:
         raise SettingError(f"{path}: unknown table(s) {sorted(unknown)}; expected [run], "
                            "[settings]")
+    for table in ("run", "settings"):
+        if not isinstance(document.get(table, {}), dict):
+            raise SettingError(f"{path}: {table} must be a table ([{table}])")
     return document
 
 
@@ -298,19 +316,104 @@ def _lookback(value: Any) -> int:
         raise SettingError(f"lookback_days={value!r}: {error}") from error
 
 
+def _folder_text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a path as text")
+    return value
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as error:
+        raise ValueError("expected a day, YYYY-MM-DD") from error
+
+
+def _kept_count(value: Any) -> int:
+    """How many reports or snapshots to keep: the run's own is always among them."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100_000:
+        raise ValueError("expected a whole number from 1 to 100000")
+    return value
+
+
+# The [run] table of retain.toml: each key and the parser that types and checks it.
+RUN_KEYS: dict[str, Callable[[Any], Any]] = {
+    "raw_dir": _folder_text, "warehouse": _folder_text, "report_dir": _folder_text,
+    "as_of_date": _day, "kept_validation_runs": _kept_count,
+    "kept_daily_snapshots": _kept_count, "lookback_days": _whole_days, "engine": _text,
+}
+
+
+def _run_table(document: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The [run] table, every value typed and checked; SettingError names the key."""
+    run = document.get("run", {})
+    unknown = set(run) - set(RUN_KEYS)
+    if unknown:
+        raise SettingError(f"{path}: unknown [run] key(s) {sorted(unknown)}; known: "
+                           + ", ".join(RUN_KEYS))
+    typed = {}
+    for key, value in run.items():
+        try:
+            typed[key] = RUN_KEYS[key](value)
+        except ValueError as error:
+            raise SettingError(f"{path}: [run] {key} = {value!r}: {error}") from error
+    return typed
+
+
+# The earliest as-of day a run accepts, and how far ahead a deliberate future
+# as-of day may go (a mistyped year is refused either way).
+EARLIEST_AS_OF = date(1970, 1, 1)
+FUTURE_AS_OF_DAYS = 3653
+
+
+def checked_as_of(as_of: date, allow_future: bool = False,
+                  today: date | None = None) -> date:
+    """as_of if a run may compute it: not after tomorrow (UTC) unless allow_future, and
+    never before EARLIEST_AS_OF or more than ten years ahead."""
+    today = today or today_utc()
+    tomorrow = today + timedelta(days=1)
+    latest = today + timedelta(days=FUTURE_AS_OF_DAYS)
+    if as_of < EARLIEST_AS_OF:
+        raise SettingError(f"as-of day {as_of} is before {EARLIEST_AS_OF}")
+    if as_of > tomorrow and not allow_future:
+        raise SettingError(f"as-of day {as_of} is after tomorrow ({tomorrow}, UTC); if "
+                           "that future day is intended, pass --allow-future-as-of")
+    if as_of > latest:
+        raise SettingError(f"as-of day {as_of} is more than ten years ahead (latest "
+                           f"{latest}); check the year")
+    return as_of
+
+
+# Below this, the reserve each process keeps (PROCESS_RESERVE, validation's)
+# leaves DuckDB too little to build anything.
+MINIMUM_MEMORY = 1024 ** 3
+
+
+def checked_memory_limit() -> str:
+    """The run's DuckDB memory limit (configured_memory_limit), if DuckDB can take it."""
+    limit = configured_memory_limit()
+    size = memory_bytes(limit)
+    if size is None or size < MINIMUM_MEMORY:
+        raise SettingError(f"RETAIN_DUCKDB_MEMORY_LIMIT={limit!r}: expected a size of at "
+                           "least 1GiB, such as 6GB or 4096MiB")
+    return limit
+
+
+
 def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path | None = None,
                       as_of: date | None = None, report_dir: str | Path | None = None,
                       overrides: Mapping[str, Any] | None = None,
                       settings_file: Path | None = None, full_refresh: bool = False,
-                      lookback_days: int | None = None, engine: str | None = None) -> Settings:
-    """Settings from arguments (None = not given), environment, retain.toml and defaults."""
-    document = settings_file_values(settings_file or PROJECT_DIR / SETTINGS_FILE)
-    run = document.get("run", {})
-    unknown = set(run) - {"raw_dir", "warehouse", "report_dir", "as_of_date",
-                          "kept_validation_runs", "kept_daily_snapshots", "lookback_days",
-                          "engine"}
-    if unknown:
-        raise SettingError(f"unknown [run] key(s) {sorted(unknown)} in {SETTINGS_FILE}")
+                      lookback_days: int | None = None, engine: str | None = None,
+                      allow_future_as_of: bool = False) -> Settings:
+    """Settings from arguments (None = not given), environment, retain.toml and defaults,
+    each checked: SettingError names the one that is wrong and why."""
+    file = settings_file or PROJECT_DIR / SETTINGS_FILE
+    document = settings_file_values(file, required=settings_file is not None)
+    run = _run_table(document, file)
+    checked_memory_limit()
 
     def chosen(given: str | Path | None, variable: str, key: str) -> str | Path | None:
         return given or os.environ.get(variable) or run.get(key)
@@ -318,14 +421,14 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
     raw = chosen(raw_dir, "RETAIN_RAW_DIR", "raw_dir")
     published = chosen(warehouse, "RETAIN_DUCKDB_PATH", "warehouse")
     report = chosen(report_dir, "RETAIN_VALIDATION_DIR", "report_dir")
-    file_as_of = run.get("as_of_date")
     settings = Settings(
         raw_dir=_absolute(raw) if raw else DEFAULT_RAW_DIR,
         warehouse=_absolute(published) if published else DEFAULT_WAREHOUSE,
-        as_of=as_of or (date.fromisoformat(str(file_as_of)) if file_as_of else today_utc()),
+        as_of=checked_as_of(as_of or run.get("as_of_date") or today_utc(),
+                            allow_future_as_of),
         report_dir=_absolute(report) if report else None,
-        kept_validation_runs=int(run.get("kept_validation_runs", 10)),
-        kept_daily_snapshots=int(run.get("kept_daily_snapshots", 7)),
+        kept_validation_runs=run.get("kept_validation_runs", 10),
+        kept_daily_snapshots=run.get("kept_daily_snapshots", 7),
         full_refresh=full_refresh,
         lookback_days=_lookback(lookback_days if lookback_days is not None
                                 else os.environ.get("RETAIN_LOOKBACK_DAYS")

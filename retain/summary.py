@@ -142,4 +142,6 @@ def summary_text(report: RunReport, settings: Settings) -> str:
                 "rpt_churn_risk_worklist"} <= rows.keys():
             lines.append("")
             lines.extend(success_kpi_lines(con, as_of))
+    if report.notices:
+        lines += ["", "read before using these numbers:", *(f"  {n}" for n in report.notices)]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from retain.dashboard import data
+from retain.dashboard.serve import server_problems
 from retain.summary import formatted_value, month_label
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -36,8 +37,21 @@ def load(function: Callable[..., Any], *arguments: Any) -> Any:
     return _cached(function.__name__, str(warehouse), published_ns, tuple(arguments))
 
 
+def stop_on_unsafe_server() -> None:
+    """Show nothing under a server that listens beyond loopback or sends usage statistics
+    (the dashboard has no authentication): one error naming the way to start it."""
+    problems = server_problems(st.get_option)
+    if problems:
+        st.error(f"This server may not show the dashboard: {'; '.join(problems)}. Start it "
+                 "with `retain dashboard` (or `make dashboard`), which binds 127.0.0.1 with "
+                 "usage statistics off.")
+        st.stop()
+
+
 def header(title: str) -> date:
-    """The page title and what the numbers describe; stops the page without a snapshot."""
+    """The page title and what the numbers describe; stops the page under an unsafe
+    server (a page's URL can run the page without app.py) or without a snapshot."""
+    stop_on_unsafe_server()
     st.title(title)
     try:
         as_of = load(data.as_of_date)

@@ -35,15 +35,17 @@ class Engine(Protocol):
     def stage_raw(self, settings: Settings, progress: Progress) -> None:
         """Make the validated raw tables of the build file readable by dbt's target."""
 
-    def publish(self, settings: Settings, run_id: str, progress: Progress) -> None:
-        """Replace what readers see by this run's interface tables, atomically."""
+    def publish(self, settings: Settings, run_id: str, progress: Progress) -> str | None:
+        """Replace what readers see by this run's interface tables, atomically; a notice
+        for the end of the run when readers keep seeing something else."""
 
     def published_location(self, settings: Settings) -> Path:
         """Where readers find the published tables."""
 
     def open_published(self, settings: Settings) -> AbstractContextManager[
             duckdb.DuckDBPyConnection]:
-        """A read-only DuckDB connection on the published tables (the run summary)."""
+        """A read-only DuckDB connection on the tables this run published (the run
+        summary)."""
 
 
 def engine_for(settings: Settings) -> Engine:

@@ -16,6 +16,7 @@ from retain.meta import write_meta
 from retain.publish import (
     PUBLISHED_STORAGE_VERSION,
     build_path,
+    dated_snapshot_path,
     prune_snapshots,
     publish,
     run_duckdb_config,
@@ -29,24 +30,33 @@ class DuckDBEngine:
     def stage_raw(self, settings: Settings, progress: Progress) -> None:
         """Nothing to do: dbt reads the raw schema of the build file retain.load wrote."""
 
-    def publish(self, settings: Settings, run_id: str, progress: Progress) -> None:
+    def publish(self, settings: Settings, run_id: str, progress: Progress) -> str | None:
         """Describe the run in the meta relation, then replace the published warehouse by
-        the build file's readable relations with one atomic rename."""
+        the build file's readable relations with one atomic rename (unless it shows a
+        later day and the run is not a --full-refresh); the dated snapshot either way."""
         progress(f"publish {settings.warehouse} (storage version {PUBLISHED_STORAGE_VERSION})")
         write_meta(build_path(settings.warehouse), settings, run_id)
         published = publish(build_path(settings.warehouse), settings.warehouse, settings.as_of,
-                            run_duckdb_config(settings))
+                            run_duckdb_config(settings), replace_later=settings.full_refresh)
         write_state(settings)
-        removed = prune_snapshots(settings.warehouse, settings.kept_daily_snapshots)
+        removed = prune_snapshots(settings.warehouse, settings.kept_daily_snapshots,
+                                  settings.as_of)
+        notice = None if published.replaced_warehouse else (
+            f"{settings.warehouse} keeps the later day it shows ({published.current_day}); "
+            f"this run's day is in {published.dated_snapshot}; to publish {settings.as_of} "
+            "in its place, run again with --full-refresh")
         progress(f"published {len(published.tables)} relations; snapshot of {settings.as_of}: "
-                 f"{published.dated_snapshot}" + ("" if published.replaced_warehouse else
-                                                   f"; {settings.warehouse} keeps a later day")
+                 f"{published.dated_snapshot}"
                  + (f"; removed {len(removed)} old snapshot(s)" if removed else ""))
+        return notice
 
     def published_location(self, settings: Settings) -> Path:
         return settings.warehouse
 
     @contextmanager
     def open_published(self, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        """The run's dated snapshot: the published file's copy, or the run's own day when
+        the published file keeps a later one."""
+        snapshot = dated_snapshot_path(settings.warehouse, settings.as_of)
+        with duckdb.connect(str(snapshot), read_only=True) as con:
             yield con

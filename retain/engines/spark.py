@@ -28,15 +28,12 @@ from retain.interface import INTERFACE_RELATIONS
 from retain.meta import META_RELATION, meta_rows
 from retain.publish import build_path, run_duckdb_config
 from retain.settings import Settings
+from retain.sql import sql_identifier, sql_literal
 
 # Spark SQL spells DuckDB's varchar `string`; the other contract types are the same.
 SPARK_TYPES = {**DUCKDB_TYPES, "string": "string"}
 # Versions kept besides the published one, for readers still reading them.
 KEPT_PREVIOUS_VERSIONS = 1
-
-
-def _literal(text: Path | str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def raw_stage_dir(settings: Settings) -> Path:
@@ -77,7 +74,7 @@ class SparkEngine:
             for table in TABLES:
                 (folder / table.name).mkdir()
                 con.execute(f"copy {RAW_SCHEMA}.{table.name} to "
-                            f"{_literal(folder / table.name / 'part-0.parquet')} "
+                            f"{sql_literal(folder / table.name / 'part-0.parquet')} "
                             "(format parquet)")
         progress(f"staged {len(TABLES)} raw tables as Parquet in {folder}")
         tables = {table.name: [[column.name, SPARK_TYPES[column.type]]
@@ -85,7 +82,7 @@ class SparkEngine:
         _run_operation(settings, "register_raw_tables",
                        {"location": str(folder), "tables": tables}, progress)
 
-    def publish(self, settings: Settings, run_id: str, progress: Progress) -> None:
+    def publish(self, settings: Settings, run_id: str, progress: Progress) -> str | None:
         """Export the interface tables and meta into a new version folder, then point the
         published link at it with one rename."""
         location = self.published_location(settings)
@@ -110,14 +107,15 @@ class SparkEngine:
             shutil.rmtree(old)
         progress(f"published {len(INTERFACE_RELATIONS)} tables and {META_RELATION} to "
                  f"{location} -> {version.name}")
+        return None
 
     def _write_meta(self, settings: Settings, run_id: str, version: Path) -> None:
         with _parquet_views({RAW_SCHEMA: raw_stage_dir(settings), "main": version}) as con:
             rows = meta_rows(con, settings, run_id)
             con.execute("create table meta_rows (key varchar, value varchar)")
             con.executemany("insert into meta_rows values (?, ?)", rows)
-            con.execute(f"copy meta_rows to {_literal(version / (META_RELATION + '.parquet'))} "
-                        "(format parquet)")
+            meta_file = version / f"{META_RELATION}.parquet"
+            con.execute(f"copy meta_rows to {sql_literal(meta_file)} (format parquet)")
 
     def published_location(self, settings: Settings) -> Path:
         """warehouse/retain for the default warehouse/retain.duckdb: a link to the folder
@@ -136,12 +134,12 @@ def _parquet_views(folders: dict[str, Path]) -> Iterator[duckdb.DuckDBPyConnecti
     <name>.parquet file or a <name>/ folder of parts)."""
     with duckdb.connect() as con:
         for schema, folder in folders.items():
-            con.execute(f'create schema if not exists "{schema}"')
+            con.execute(f"create schema if not exists {sql_identifier(schema)}")
             for path in sorted(folder.iterdir()):
                 name = path.name.removesuffix(".parquet")
                 files = path / "*.parquet" if path.is_dir() else path
-                con.execute(f'create view "{schema}"."{name}" as '
-                            f"select * from read_parquet({_literal(files)})")
+                con.execute(f"create view {sql_identifier(schema)}.{sql_identifier(name)} as "
+                            f"select * from read_parquet({sql_literal(files)})")
         yield con
 
 

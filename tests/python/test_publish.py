@@ -174,10 +174,17 @@ def test_each_day_keeps_a_dated_snapshot_and_a_backfill_never_rewinds(tmp_path: 
     snapshots = warehouse.parent / "snapshots"
     for day in [date(2026, 11, 28), *days]:
         assert _as_of_of(snapshots / f"retain_{day}.duckdb") == day.isoformat()
-    # The published file and today's snapshot are one file on disk (a hard link).
-    assert (snapshots / "retain_2026-12-03.duckdb").stat().st_ino == warehouse.stat().st_ino
+    # The published file and today's snapshot hold the same bytes in two files, both
+    # read-only: a client writing into the published file cannot change the snapshot.
+    today = snapshots / "retain_2026-12-03.duckdb"
+    assert today.stat().st_ino != warehouse.stat().st_ino
+    assert today.read_bytes() == warehouse.read_bytes()
+    assert not any(path.stat().st_mode & 0o222 for path in (today, warehouse))
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update meta set value = 'edited'")
+    assert _as_of_of(today) == "2026-12-03"
 
-    removed = prune_snapshots(warehouse, kept_days=2)
+    removed = prune_snapshots(warehouse, kept_days=2, published_day=date(2026, 12, 3))
 
     assert sorted(path.name for path in snapshots.iterdir()) == [
         "retain_2026-11-30.duckdb",  # a month end: kept whatever its age

@@ -20,6 +20,7 @@ from retain.engines.spark import SparkEngine
 from retain.interface import INTERFACE_RELATIONS
 from retain.publish import build_path
 from retain.spark_parity import ParityResult, engines_parity
+from retain.sql import sql_literal
 from tests.python.conftest import FIXTURES
 
 pytestmark = pytest.mark.spark
@@ -49,9 +50,10 @@ def test_spark_publishes_parquet_a_duckdb_reader_opens(parity: ParityResult) -> 
     names = sorted(path.stem for path in published.glob("*.parquet"))
     assert names == sorted([*INTERFACE_RELATIONS, "meta"])
     with duckdb.connect() as con:
-        meta = dict(con.execute(f"select key, value from '{published / 'meta.parquet'}'")
-                    .fetchall())
-        counts = {name: con.execute(f"select count(*) from '{published / name}.parquet'")
+        meta_file = sql_literal(published / "meta.parquet")
+        meta = dict(con.execute(f"select key, value from {meta_file}").fetchall())
+        counts = {name: con.execute(f"select count(*) from "
+                                    f"{sql_literal(published / f'{name}.parquet')}")
                   .fetchall()[0][0] for name in INTERFACE_RELATIONS}
     assert meta["run_id"] == parity.runs["spark"].run_id
     assert (meta["as_of_date"], meta["engine"]) == (AS_OF.isoformat(), "spark")

@@ -22,6 +22,7 @@ from retain.cli import main
 from retain.load import absent_tables, load_raw
 from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.settings import Settings
+from retain.sql import sql_literal
 from tests.python.conftest import FIXTURES
 
 VALID_SMALL = FIXTURES / "valid_small"
@@ -109,8 +110,8 @@ def write_bytes(name: str, content: Callable[[bytes], bytes]) -> Mutation:
 def to_parquet(table: str, keep_csv: bool = False, truncate: bool = False) -> Mutation:
     def mutate(raw: Path) -> None:
         csv_path, parquet_path = raw / f"{table}.csv", raw / f"{table}.parquet"
-        duckdb.sql(f"copy (select * from read_csv('{csv_path}', all_varchar = true)) "
-                   f"to '{parquet_path}' (format parquet)")
+        duckdb.sql(f"copy (select * from read_csv({sql_literal(csv_path)}, all_varchar = true)) "
+                   f"to {sql_literal(parquet_path)} (format parquet)")
         if not keep_csv:
             csv_path.unlink()
         if truncate:
