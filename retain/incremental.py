@@ -22,11 +22,12 @@ from pathlib import Path
 
 import duckdb
 
-from expectations.aggregates import Increment, quote
+from expectations.aggregates import Increment
 from expectations.contract import RAW_SCHEMA, TABLES
 from retain.load import absent_tables, file_digests
 from retain.publish import build_path
 from retain.settings import PROJECT_DIR, Settings
+from retain.sql import sql_identifier
 
 STATE_FILE = "state.json"
 # What decides the numbers besides the metric settings: the dbt project and
@@ -110,18 +111,21 @@ def read_state(warehouse: Path) -> RunState | None:
         return None  # unreadable: a full run replaces it
 
 
-def _raw_rows(build_file: Path) -> dict[str, int]:
+def raw_row_counts(build_file: Path) -> dict[str, int]:
+    """Rows of every raw table the build file holds: the next run compares its own."""
     with duckdb.connect(str(build_file), read_only=True) as con:
-        return {table.name: int(con.execute(
-            f"select count(*) from {RAW_SCHEMA}.{quote(table.name)}").fetchone()[0])  # type: ignore[index]
-            for table in TABLES}
+        counts = con.execute(" union all ".join(
+            f"select '{table.name}', count(*) from {RAW_SCHEMA}.{sql_identifier(table.name)}"
+            for table in TABLES)).fetchall()
+    return {str(name): int(count) for name, count in counts}
 
 
-def write_state(settings: Settings) -> None:
-    """Record that the build file now holds settings.as_of (after it was published)."""
+def write_state(settings: Settings, raw_rows: Mapping[str, int] | None = None) -> None:
+    """Record that the build file now holds settings.as_of (after it was published), with
+    the rows of its raw tables (raw_row_counts) for the next run to compare."""
     state = RunState(settings.as_of.isoformat(), project_fingerprint(settings),
                      str(settings.raw_dir), sorted(absent_tables(settings.raw_dir)),
-                     file_digests(settings.raw_dir), _raw_rows(build_path(settings.warehouse)))
+                     file_digests(settings.raw_dir), dict(raw_rows or {}))
     path = state_path(settings.warehouse)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(asdict(state), indent=1))

@@ -22,6 +22,7 @@ import duckdb
 
 from expectations.aggregates import appended_rows
 from expectations.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES, Column, Table
+from retain.sql import sql_identifier, sql_literal
 
 
 class RawInputError(Exception):
@@ -94,16 +95,8 @@ def absent_tables(raw_dir: Path) -> frozenset[str]:
     return frozenset(raw.table.name for raw in raw_files(raw_dir) if raw.path is None)
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _reader_sql(raw_file: RawFile) -> str:
-    path = _literal(str(raw_file.path))
+    path = sql_literal(str(raw_file.path))
     if raw_file.format == "csv":
         # Everything as text first: DuckDB's type sniffing would turn a bad
         # value into a whole-column VARCHAR or an error without the column.
@@ -197,7 +190,7 @@ def _check_typing(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
 
 
 def _empty_table_sql(table: Table) -> str:
-    columns = ", ".join(f"cast(null as {DUCKDB_TYPES[c.type]}) as {_quote(c.name)}"
+    columns = ", ".join(f"cast(null as {DUCKDB_TYPES[c.type]}) as {sql_identifier(c.name)}"
                         for c in table.columns)
     return f"select {columns} where false"
 
@@ -220,9 +213,10 @@ def _check_kept_rows(con: duckdb.DuckDBPyConnection, raw_file: RawFile, loaded: 
     kept table would go on holding rows the file no longer has (or lack new old ones:
     an event deleted, moved into the recomputed days, corrected, or arriving late)."""
     table = raw_file.table
+    columns = ", ".join(map(sql_identifier, table.column_names))
     kept = con.execute(
-        f"select count(*), coalesce(sum(hash({', '.join(map(_quote, table.column_names))})), 0) "
-        f"from {RAW_SCHEMA}.{_quote(table.name)} "
+        f"select count(*), coalesce(sum(hash({columns})), 0) "
+        f"from {RAW_SCHEMA}.{sql_identifier(table.name)} "
         f"where not {appended_rows(table, appended_from)}").fetchone()
     try:
         in_file = con.execute(
@@ -246,7 +240,7 @@ def _appended_timestamp(source: tuple[str, str], typed: str) -> str:
     UTC); text through its typed value, so that an unreadable one is NULL and its row
     is checked (and reported), never skipped."""
     name, source_type = source
-    return _quote(name) if source_type.startswith("TIMESTAMP") else typed
+    return sql_identifier(name) if source_type.startswith("TIMESTAMP") else typed
 
 
 def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
@@ -254,7 +248,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
     """Load one file; rows loaded. An appended table already loaded gets only its rows
     from appended_from on (the older ones stay), typed and checked the same way."""
     table = raw_file.table
-    target = f"{RAW_SCHEMA}.{_quote(table.name)}"
+    target = f"{RAW_SCHEMA}.{sql_identifier(table.name)}"
     if raw_file.path is None:
         con.execute(f"create or replace table {target} as {_empty_table_sql(table)}")
         return 0
@@ -268,11 +262,11 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
     selects, loaded_values, checks, typed_columns = [], [], [], {}
     for column in table.columns:
         actual, source_type = source_columns[column.name]
-        column_sql = _quote(actual)
+        column_sql = sql_identifier(actual)
         typed = typed_columns[column.name] = _typed_expression(column, column_sql, source_type)
         loaded = f"coalesce({typed}, 0)" if column.empty_means_zero else typed
         loaded_values.append(loaded)
-        selects.append(f"{loaded} as {_quote(column.name)}")
+        selects.append(f"{loaded} as {sql_identifier(column.name)}")
         if column.type != "string" and typed != column_sql:
             checks.append((column, _text_expression(column_sql, source_type), typed))
     appending = _appending(con, table, appended_from)
@@ -330,7 +324,8 @@ def _record_digest(con: duckdb.DuckDBPyConnection, table: Table, digest: str | N
 
 
 def _table_rows(con: duckdb.DuckDBPyConnection, table: Table) -> int:
-    result = con.execute(f"select count(*) from {RAW_SCHEMA}.{_quote(table.name)}").fetchone()
+    result = con.execute(
+        f"select count(*) from {RAW_SCHEMA}.{sql_identifier(table.name)}").fetchone()
     return int(result[0]) if result else 0
 
 

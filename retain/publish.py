@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from retain.settings import Settings, duckdb_config
+from retain.sql import sql_identifier, sql_literal
 
 # The newest storage version DuckDB 1.4 clients read (stack-notes.md).
 PUBLISHED_STORAGE_VERSION = "v1.4.0"
@@ -132,15 +133,15 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> 
     [(comment,)] = con.execute(
         "select comment from duckdb_tables() where database_name = ? and schema_name = 'main' "
         "and table_name = ?", [catalog, table]).fetchall()
-    target = f"snapshot.main.{_identifier(table)}"
+    target = f"snapshot.main.{sql_identifier(table)}"
     if comment:
-        con.execute(f"comment on table {target} is {_literal(comment)}")
+        con.execute(f"comment on table {target} is {sql_literal(comment)}")
     for column, column_comment in con.execute(
             "select column_name, comment from duckdb_columns() where database_name = ? and "
             "schema_name = 'main' and table_name = ? and comment is not null",
             [catalog, table]).fetchall():
-        con.execute(f"comment on column {target}.{_identifier(column)} is "
-                    f"{_literal(column_comment)}")
+        con.execute(f"comment on column {target}.{sql_identifier(column)} is "
+                    f"{sql_literal(column_comment)}")
 
 
 def _write_snapshot(built: Path, snapshot: Path, config: dict[str, str]) -> list[str]:
@@ -151,24 +152,16 @@ def _write_snapshot(built: Path, snapshot: Path, config: dict[str, str]) -> list
     catalog = built.stem
     with duckdb.connect(config=config) as con:
         con.execute("set enable_progress_bar = false")
-        con.execute(f"attach {_literal(built)} as {_identifier(catalog)} (read_only)")
-        con.execute(f"attach {_literal(snapshot)} as snapshot "
+        con.execute(f"attach {sql_literal(built)} as {sql_identifier(catalog)} (read_only)")
+        con.execute(f"attach {sql_literal(snapshot)} as snapshot "
                     f"(storage_version '{PUBLISHED_STORAGE_VERSION}')")
         tables = published_relations(con, catalog)
         for table in tables:
-            con.execute(f"create table snapshot.main.{_identifier(table)} as "
-                        f"select * from {_identifier(catalog)}.main.{_identifier(table)}")
+            con.execute(f"create table snapshot.main.{sql_identifier(table)} as "
+                        f"select * from {sql_identifier(catalog)}.main.{sql_identifier(table)}")
             _copy_comments(con, catalog, table)
         con.execute("detach snapshot")
     return tables
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: Path | str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

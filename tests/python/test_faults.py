@@ -33,6 +33,7 @@ from retain.pipeline import RunReport, _build_failure, shrunk_tables
 from retain.publish import (
     PublishedFileHeldError,
     build_path,
+    prune_snapshots,
     publication_path,
     publish,
     published_as_of,
@@ -171,6 +172,19 @@ def test_a_later_published_day_is_replaced_deliberately(tmp_path: Path) -> None:
         published = publish(built, warehouse, day, {}, replace_later=replace_later)
         assert published.replaced_warehouse
     assert _as_of_in(warehouse) == "2026-12-01"
+
+
+def test_pruning_never_removes_the_snapshot_a_run_just_wrote(tmp_path: Path) -> None:
+    """A backfill's day is older than the kept newest days: its snapshot stays anyway."""
+    warehouse = tmp_path / "retain.duckdb"
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    for day in ("2026-11-10", "2026-12-01", "2026-12-02"):
+        (folder / f"retain_{day}.duckdb").write_bytes(b"")
+    removed = prune_snapshots(warehouse, kept_days=1, published_day=date(2026, 11, 10))
+    assert [path.name for path in removed] == ["retain_2026-12-01.duckdb"]
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "retain_2026-11-10.duckdb", "retain_2026-12-02.duckdb"]
 
 
 # A table file that exists but cannot be read -----------------------------------------
