@@ -43,7 +43,7 @@ endif
 
 lint: install ## sqlfluff on the models, ruff on the Python
 	$(BIN)/sqlfluff lint models --processes 2
-	$(BIN)/ruff check retain orchestration expectations tests
+	$(BIN)/ruff check retain orchestration tests tools
 
 test: install lint ## the full test suite: lint, pytest (dbt against fixture data), then the Spark stage
 	$(BIN)/pytest
@@ -55,11 +55,11 @@ clean: ## remove build output (keeps .venv)
 .PHONY: bench daily-check
 
 bench: install ## benchmark full and daily incremental runs at 10k and 100k customers (BENCH_TIERS=10000,100000,1000000) -> bench/results.md
-	$(BIN)/retain bench
+	$(BIN)/python -m tools.bench
 
 daily-check: install ## three daily incremental runs on the 2k sample (CSV, then Parquet), each equal to a full rebuild (every interface table)
-	$(BIN)/python -m retain.daily_check --format csv
-	$(BIN)/python -m retain.daily_check --format parquet
+	$(BIN)/python -m tools.daily_check --format csv
+	$(BIN)/python -m tools.daily_check --format parquet
 
 .PHONY: dagster
 
@@ -95,7 +95,7 @@ dashboard: install ## serve the dashboard over the published warehouse on 127.0.
 	$(BIN)/retain dashboard --port $(DASHBOARD_PORT)
 
 dashboard-screenshots: install ## screenshot every dashboard page over the published warehouse into docs/dashboard
-	$(BIN)/python -m retain.dashboard.browser $${RETAIN_DUCKDB_PATH:-warehouse/retain.duckdb} \
+	$(BIN)/python -m tools.browser $${RETAIN_DUCKDB_PATH:-warehouse/retain.duckdb} \
 		$(SCREENSHOT_DIR)
 
 .PHONY: spark-install java spark-test spark-parity
@@ -117,4 +117,4 @@ spark-test: spark-install ## the Spark stage of make test: fixtures built and te
 	$(BIN)/pytest -m spark
 
 spark-parity: spark-install ## DuckDB and Spark on the 10,000-customer sample, every interface table compared; times into bench/results.md
-	$(BIN)/python -m retain.spark_parity --record
+	$(BIN)/python -m tools.spark_parity --record

@@ -11,11 +11,10 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from expectations.contract import RAW_SCHEMA, TABLES
 from orchestration.resources import RetainRun, environment, retried_when_locked
-from retain.dbt import build_arguments, spark_dir
+from retain.contract import RAW_SCHEMA, TABLES
+from retain.dbt import build_arguments, dbt_environment
 from retain.engines import StageError, engine_for
-from retain.incremental import run_plan
 from retain.load import RawInputError
 from retain.pipeline import load_step, publish_step, stage_step
 from retain.publish import build_path
@@ -53,7 +52,8 @@ def build_raw_tables(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition
         built = build_path(settings.warehouse)
         with retried_when_locked(built):
             try:
-                rows = load_step(settings, context.run.run_id, context.log.info)
+                rows = load_step(settings, context.run.run_id, context.log.info,
+                                 retain.plan(settings))
             except RawInputError as error:
                 raise dg.Failure(description=f"input rejected: {error}",
                                  metadata={"raw_dir": str(settings.raw_dir)},
@@ -86,22 +86,26 @@ def build_dbt_assets(project: DbtProject,
                 dagster_dbt_translator=RetainDbtTranslator(), partitions_def=partitions)
     def retain_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                    retain: RetainRun) -> Iterator[Any]:
-        """`dbt build` with the run's settings on its engine's target, as `retain run`
-        builds (the validated raw tables staged for it first)."""
+        """`dbt build` with the run's settings and plan on its engine's target, in the
+        environment `retain run` gives dbt (the run's DuckDB memory limit and spill folder),
+        the validated raw tables staged for it first."""
         settings = retain.run_settings(context)
         built = build_path(settings.warehouse)
         if not built.exists():
             raise dg.Failure(description=f"nothing to build on: {built} does not exist; "
                                          "materialise the raw tables first",
                              allow_retries=False)
-        with environment(RETAIN_DUCKDB_PATH=str(built), RETAIN_SPARK_DIR=str(spark_dir(built))), \
-                retried_when_locked(built):
+        with retried_when_locked(built):
             try:
                 stage_step(settings, context.log.info)
             except StageError as error:
                 raise dg.Failure(description=str(error)) from error
-            yield from dbt.cli(build_arguments(settings, run_plan(settings)),
-                               context=context).stream()
+            # Only dbt's start: in this process, DuckDB connections read the memory limit
+            # from the environment, and would take the reserve off dbt's limit a second time.
+            with environment(dbt_environment(built)):
+                invocation = dbt.cli(build_arguments(settings, retain.plan(settings)),
+                                     context=context)
+            yield from invocation.stream()
 
     return retain_dbt
 

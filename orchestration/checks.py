@@ -12,13 +12,13 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from expectations.contract import TABLES
-from expectations.validate import DATA_DOCS_FOLDER
 from orchestration.assets import raw_key
 from orchestration.resources import RetainRun, retried_when_locked
+from retain.contract import TABLES
 from retain.load import absent_tables
 from retain.pipeline import validate_step
 from retain.publish import build_path
+from retain.validation.validate import DATA_DOCS_FOLDER
 
 CHECK_NAME = "raw_contract"
 
@@ -44,7 +44,8 @@ def raw_contract_checks(context: dg.AssetCheckExecutionContext,
     settings = retain.run_settings(context)
     absent = absent_tables(settings.raw_dir)
     with retried_when_locked(build_path(settings.warehouse)):
-        result = validate_step(settings, context.run.run_id, context.log.info)
+        result = validate_step(settings, context.run.run_id, context.log.info,
+                               retain.plan(settings))
     report = result.report_dir / DATA_DOCS_FOLDER / "index.html"
     for table in TABLES:
         failures = [failure for failure in result.failures if failure.table == table.name]

@@ -4,13 +4,14 @@ Settings reach the assets through one resource, read when a run starts (not
 when the code loads), with the same environment variables and defaults as
 `retain run`. The resource also holds retain's run lock for the whole run, so
 that load, validation, dbt and publish share one build file and no second run
-(Dagster's or `retain run`'s) can touch it meanwhile.
+(Dagster's or `retain run`'s) can touch it meanwhile, and the run's plan (full or
+incremental), made once and handed to every step as `retain run` hands it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
+from retain.incremental import RunPlan, run_plan
 from retain.publish import run_lock
 from retain.settings import Settings, resolved_settings
 
@@ -55,10 +57,12 @@ def retried_when_locked(path: Path) -> Iterator[None]:
 
 
 @contextmanager
-def environment(**values: str) -> Iterator[None]:
-    """Set environment variables for the child processes started inside the block."""
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the child processes started inside the block. A whole
+    environment (retain.dbt.dbt_environment's) changes only the variables it sets anew."""
+    changed = {name: value for name, value in values.items() if os.environ.get(name) != value}
+    previous = {name: os.environ.get(name) for name in changed}
+    os.environ.update(changed)
     try:
         yield
     finally:
@@ -111,6 +115,7 @@ class RetainRun(dg.ConfigurableResource):
         default_factory=dict, description="Metric settings of metrics.md as text, e.g. "
                                           "{mrr_change_threshold: '0'}, checked as "
                                           "`retain run --var` checks them.")
+    _plan: RunPlan | None = PrivateAttr(default=None)
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[RetainRun]:
@@ -126,5 +131,13 @@ class RetainRun(dg.ConfigurableResource):
                                  report_dir=self.report_dir, as_of=as_of,
                                  overrides=self.settings, full_refresh=self.full_refresh,
                                  engine=self.engine)
+
+    def plan(self, settings: Settings) -> RunPlan:
+        """The run's plan, made by its first step that asks (under the run lock) and handed
+        to every other: a full run's load forgets the kept state, so a plan made again
+        later in the run would differ from the one its load followed."""
+        if self._plan is None:
+            self._plan = run_plan(settings)
+        return self._plan
 
 

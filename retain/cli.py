@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from retain import bench as bench_module
 from retain.engines import engine_for
 from retain.export import ExportError, export_relations
 from retain.failures import (
@@ -304,12 +303,6 @@ def build_parser() -> argparse.ArgumentParser:
         description=serve.DESCRIPTION)
     serve.add_arguments(dashboard)
     dashboard.set_defaults(handler=serve.run)
-
-    bench = commands.add_parser(
-        "bench", help="time every stage at 10,000 and 100,000 customers against the scan floor",
-        description=bench_module.DESCRIPTION)
-    bench_module.add_arguments(bench)
-    bench.set_defaults(handler=bench_module.run)
     return parser
 
 

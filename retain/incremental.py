@@ -22,17 +22,17 @@ from pathlib import Path
 
 import duckdb
 
-from expectations.aggregates import Increment
-from expectations.contract import RAW_SCHEMA, TABLES
+from retain.contract import RAW_SCHEMA, TABLES
 from retain.load import absent_tables, file_digests
 from retain.publish import build_path
 from retain.settings import PROJECT_DIR, Settings
 from retain.sql import sql_identifier
+from retain.validation.aggregates import Increment
 
 STATE_FILE = "state.json"
 # What decides the numbers besides the metric settings: the dbt project and
 # the loader's reading of the raw files.
-FINGERPRINTED = ("dbt_project.yml", "models", "macros", "seeds", "expectations/contract.py",
+FINGERPRINTED = ("dbt_project.yml", "models", "macros", "seeds", "retain/contract.py",
                  "retain/load.py")
 
 

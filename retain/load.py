@@ -20,8 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from expectations.aggregates import appended_rows
-from expectations.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES, Column, Table
+from retain.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES, Column, Table, appended_rows
 from retain.sql import sql_identifier, sql_literal
 
 

@@ -2,7 +2,7 @@
 
 One key/value row each (VARCHAR, readable by every BI tool): the run id, the
 as-of date, when it was built, every metric setting, the versions of Retain,
-dbt and DuckDB, the git commit, and the rows of every raw and interface table.
+dbt and DuckDB, the git commit, and the rows of every raw and published table.
 It is written into the build file just before publishing, so the snapshot and
 its description are swapped in together.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS
 from retain.settings import PROJECT_DIR, Settings
 
 META_RELATION = "meta"
@@ -43,11 +43,11 @@ def git_commit(short: bool = False) -> str:
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows of every raw table (raw.<table>) and interface relation present in the file."""
+    """Rows of every raw table (raw.<table>) and published relation present in the file."""
     present = con.execute("select table_schema, table_name from information_schema.tables "
                           "where table_schema in ('raw', 'main')").fetchall()
     wanted = [(schema, name) for schema, name in present
-              if schema == "raw" or name in INTERFACE_RELATIONS]
+              if schema == "raw" or name in PUBLISHED_RELATIONS]
     counts = {}
     for schema, name in sorted(wanted):
         result = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()

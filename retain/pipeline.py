@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from expectations.aggregates import FxSettings
-from expectations.validate import ValidationResult, validate_raw
 from retain.dbt import DbtOutcome, build_arguments, dbt_environment, run_dbt
 from retain.engines import StageError, engine_for
 from retain.failures import (
@@ -39,6 +37,8 @@ from retain.publish import (
 )
 from retain.reports import keep_latest, run_report_dir, write_load_rejection, write_report_text
 from retain.settings import PROCESS_RESERVE, Settings
+from retain.validation.aggregates import FxSettings
+from retain.validation.validate import ValidationResult, validate_raw
 
 Progress = Callable[[str], None]
 

@@ -2,10 +2,10 @@
 
 BI tools keep reading the previous snapshot while a run builds the next one;
 a run that fails anywhere leaves the published file byte for byte intact.
-Only what readers need is published: the tables of the main schema that are
-not staging or intermediate models (the marts, the time spine, meta), with
-their descriptions; raw data, staging views, intermediate tables and seeds
-stay in the build file. What is published is written in an older storage
+Only what readers need is published: the models retain.interface names (the
+interface tables and the supporting marts) and meta, with their
+descriptions; raw data, staging views, intermediate tables and seeds stay in
+the build file. What is published is written in an older storage
 version than DuckDB 2.0's default, because the DuckDB 1.x clients inside BI
 tools cannot read 2.x files.
 """
@@ -28,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from retain.interface import PUBLISHED_RELATIONS
+from retain.meta import META_RELATION
 from retain.settings import Settings, duckdb_config
 from retain.sql import sql_identifier, sql_literal
 
@@ -116,16 +118,13 @@ def snapshot_path(warehouse: Path) -> Path:
     return warehouse.parent / ".build" / "snapshot" / warehouse.name
 
 
-# Relations of these layers stay in the build file (dbt model name prefixes).
-UNPUBLISHED_PREFIXES = ("stg_", "int_")
-
-
 def published_relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
-    """The tables readers need: main-schema tables that are not staging or intermediate."""
-    tables = con.execute(
+    """The relations readers get (retain.interface: the models with meta `published`, and
+    meta) that the built file holds."""
+    tables = {name for (name,) in con.execute(
         "select table_name from duckdb_tables() where database_name = ? and schema_name = "
-        "'main' order by table_name", [catalog]).fetchall()
-    return [name for (name,) in tables if not name.startswith(UNPUBLISHED_PREFIXES)]
+        "'main'", [catalog]).fetchall()}
+    return [name for name in (*PUBLISHED_RELATIONS, META_RELATION) if name in tables]
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, catalog: str, table: str) -> None:
@@ -175,6 +174,17 @@ class Published:
 class PublishedFileHeldError(Exception):
     """A process holds the published file open for writing: replacing it now would lose
     that process's writes, and its day cannot be read."""
+
+
+def parquet_link_path(warehouse: Path) -> Path:
+    """Where Spark publishes for warehouse: a link named like it without its suffix."""
+    return warehouse.with_suffix("")
+
+
+def parquet_versions_path(warehouse: Path) -> Path:
+    """The folder of every version the Parquet link has pointed to."""
+    link = parquet_link_path(warehouse)
+    return link.with_name(f".{link.name}.versions")
 
 
 def dated_snapshot_path(warehouse: Path, as_of: date) -> Path:
@@ -352,7 +362,8 @@ def check_output_target(target: Path, warehouse: Path, into_duckdb: bool = False
     (snapshots/, .build/), or, unless the command writes into DuckDB files
     (into_duckdb), any existing DuckDB database."""
     resolved = target.resolve()
-    owned = [warehouse.parent / SNAPSHOTS_FOLDER, build_path(warehouse).parent]
+    owned = [warehouse.parent / SNAPSHOTS_FOLDER, build_path(warehouse).parent,
+             parquet_link_path(warehouse), parquet_versions_path(warehouse)]
     if resolved == warehouse.resolve() or any(
             resolved.is_relative_to(folder.resolve()) for folder in owned):
         raise ProtectedOutputError(f"{target} is the published warehouse or a folder a run "

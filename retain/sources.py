@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from expectations.contract import RAW_SCHEMA, TABLES, Column
+from retain.contract import RAW_SCHEMA, TABLES, Column
 from retain.settings import PROJECT_DIR
 
 SOURCES_FILE = PROJECT_DIR / "models" / "staging" / "_sources.yml"
-HEADER = ("# Generated from expectations/contract.py by `python -m retain.sources --write`;\n"
+HEADER = ("# Generated from retain/contract.py by `python -m retain.sources --write`;\n"
           "# do not edit by hand (tests/python/test_contract.py compares them).\n")
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from retain.engines import engine_for
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS
 from retain.settings import Settings
 
 if TYPE_CHECKING:  # the dashboard imports this module and needs no pipeline
@@ -48,7 +48,7 @@ def relation_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     present = {name for (name,) in con.execute(
         "select table_name from information_schema.tables").fetchall()}
     rows = {}
-    for name in INTERFACE_RELATIONS:
+    for name in PUBLISHED_RELATIONS:
         if name in present:
             result = con.execute(f'select count(*) from "{name}"').fetchone()
             rows[name] = int(result[0]) if result else 0

@@ -1,9 +1,10 @@
 """What the dashboard and the static report show, read from the published snapshot.
 
 Every figure is a column of an interface table (metrics.md, "Interface tables"),
-or a sum or count of one grouped in SQL (MRR of a segment); no metric is derived
+or a sum or count of one grouped in SQL; no metric is derived
 in Python, so what a reader sees is what BI tools and `mf query` see. Each query
-opens the published file read-only and closes it at once: a run publishes by
+opens the published output (a DuckDB file, or Spark's Parquet folder) read-only
+and closes it at once: a run publishes by
 renaming a new file over it, and a reader that kept it open would block nothing
 but would go on showing the old snapshot.
 """
@@ -15,9 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
+from retain.engines import engine_for
+from retain.interface import open_published
 from retain.meta import META_RELATION
 from retain.settings import resolved_settings
 from retain.summary import is_month_in_progress, month_label
@@ -34,22 +36,26 @@ BRIDGE_STEPS = (
     ("churned_mrr", "churn", False), ("reactivation_mrr", "reactivation", False),
     ("rounding_mrr", "rounding", False), ("ending_mrr", "ending", True),
 )
-# Company-wide only: metrics_revenue_monthly has no segment grain, and a ratio of
-# sums cannot be rebuilt from fct_mrr without recomputing the metric.
 RATIO_COLUMNS = ("nrr_12m", "grr_12m", "logo_churn_rate", "quick_ratio", "arpa", "ltv")
+SEGMENT_MART = "metrics_revenue_by_segment_monthly"
 RISK_BANDS = ("critical", "at_risk")
 
 
 def warehouse_path() -> Path:
-    """The published warehouse: env RETAIN_DUCKDB_PATH, retain.toml, or the default."""
-    return resolved_settings().warehouse
+    """What the run's engine publishes (a DuckDB file, or Spark's Parquet folder) for the
+    warehouse of env RETAIN_DUCKDB_PATH, retain.toml or the default; a path that is
+    itself a published Parquet folder is read as it is."""
+    settings = resolved_settings()
+    if settings.warehouse.is_dir():
+        return settings.warehouse
+    return engine_for(settings).published_location(settings)
 
 
 def query_frame(warehouse: Path, sql: str, parameters: list[Any] | None = None) -> pd.DataFrame:
-    """Open read-only, query, close."""
+    """Open read-only, query, close; warehouse is either engine's published output."""
     if not warehouse.exists():
         raise WarehouseError(f"no published warehouse at {warehouse}: run `make run` first")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with open_published(warehouse) as con:
         return con.execute(sql, parameters or []).df()
 
 
@@ -82,37 +88,25 @@ def with_month_labels(frame: pd.DataFrame, as_of: date, column: str = "month") -
 
 
 def segments(warehouse: Path) -> list[str]:
-    found = query_frame(warehouse, "select distinct segment from dim_customers "
-                                   "where segment is not null order by segment")
-    return list(found["segment"])
+    """The customer segments revenue is cut by (`unknown` included)."""
+    found = query_frame(warehouse, "select distinct dimension_value from "
+                                   f"{SEGMENT_MART} where dimension = 'segment' "
+                                   "order by dimension_value")
+    return list(found["dimension_value"])
 
 
 def revenue_monthly(warehouse: Path, segment: str | None = None) -> pd.DataFrame:
-    """One row per month: the bridge columns, paying customers and, for the whole
-    company, ARR and the ratios of metrics_revenue_monthly. For a segment, the bridge
-    is fct_mrr's mrr, previous_mrr and mrr_change summed by movement (the sums that
-    define metrics_revenue_monthly) over the segment's customers, without ratios."""
+    """One row per month: the bridge columns, paying customers, ARR and the ratios, of
+    the whole company (metrics_revenue_monthly) or of one segment's customers
+    (metrics_revenue_by_segment_monthly, the same definitions over those customers)."""
+    columns = ", ".join([column for column, _, _ in BRIDGE_STEPS]
+                        + ["net_new_mrr", "arr", "paying_customers", *RATIO_COLUMNS])
     if segment is None:
-        columns = ", ".join([column for column, _, _ in BRIDGE_STEPS]
-                            + ["net_new_mrr", "arr", "paying_customers", *RATIO_COLUMNS])
         return query_frame(warehouse, f"select month, {columns} from metrics_revenue_monthly "
                                       "order by month")
-    movement_sums = ", ".join(
-        f"sum(case when movement = '{movement}' then mrr_change else 0 end) as {column}"
-        for column, movement in (("new_mrr", "new"), ("expansion_mrr", "expansion"),
-                                 ("contraction_mrr", "contraction"),
-                                 ("churned_mrr", "churn"),
-                                 ("reactivation_mrr", "reactivation"),
-                                 ("rounding_mrr", "unchanged")))
-    return query_frame(warehouse, f"""
-        select fct_mrr.month, sum(fct_mrr.previous_mrr) as starting_mrr, {movement_sums},
-            sum(fct_mrr.mrr) as ending_mrr, sum(fct_mrr.mrr_change) as net_new_mrr,
-            count(case when fct_mrr.mrr > 0 then 1 end) as paying_customers
-        from fct_mrr
-        inner join dim_customers on fct_mrr.customer_id = dim_customers.customer_id
-        where dim_customers.segment = ?
-        group by fct_mrr.month
-        order by fct_mrr.month""", [segment])
+    return query_frame(warehouse, f"select month, {columns} from {SEGMENT_MART} "
+                                  "where dimension = 'segment' and dimension_value = ? "
+                                  "order by month", [segment])
 
 
 def bridge_steps(month_row: pd.Series) -> pd.DataFrame:

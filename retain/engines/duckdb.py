@@ -12,6 +12,7 @@ import duckdb
 
 from retain.engines import Progress
 from retain.incremental import raw_row_counts, write_state
+from retain.interface import open_published
 from retain.meta import write_meta
 from retain.publish import (
     PUBLISHED_STORAGE_VERSION,
@@ -57,6 +58,5 @@ class DuckDBEngine:
     def open_published(self, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         """The run's dated snapshot: the published file's copy, or the run's own day when
         the published file keeps a later one."""
-        snapshot = dated_snapshot_path(settings.warehouse, settings.as_of)
-        with duckdb.connect(str(snapshot), read_only=True) as con:
+        with open_published(dated_snapshot_path(settings.warehouse, settings.as_of)) as con:
             yield con

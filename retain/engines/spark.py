@@ -21,14 +21,19 @@ from pathlib import Path
 
 import duckdb
 
-from expectations.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES
+from retain.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES
 from retain.dbt import DbtOutcome, dbt_arguments, run_dbt, spark_dir
 from retain.engines import Progress, StageError
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS, open_published, parquet_views
 from retain.meta import META_RELATION, meta_rows
-from retain.publish import build_path, run_duckdb_config
+from retain.publish import (
+    build_path,
+    parquet_link_path,
+    parquet_versions_path,
+    run_duckdb_config,
+)
 from retain.settings import Settings
-from retain.sql import sql_identifier, sql_literal
+from retain.sql import sql_literal
 
 # Spark SQL spells DuckDB's varchar `string`; the other contract types are the same.
 SPARK_TYPES = {**DUCKDB_TYPES, "string": "string"}
@@ -42,8 +47,7 @@ def raw_stage_dir(settings: Settings) -> Path:
 
 def versions_dir(settings: Settings) -> Path:
     """Every published version's folder, beside the published link."""
-    location = settings.warehouse.with_suffix("")
-    return location.with_name(f".{location.name}.versions")
+    return parquet_versions_path(settings.warehouse)
 
 
 class SparkError(StageError):
@@ -92,9 +96,9 @@ class SparkEngine:
         exported.mkdir(parents=True)
         progress(f"publish {location} (Parquet, one file per interface table)")
         _run_operation(settings, "export_parquet",
-                       {"relations": list(INTERFACE_RELATIONS), "folder": str(exported)},
+                       {"relations": list(PUBLISHED_RELATIONS), "folder": str(exported)},
                        progress)
-        for name in INTERFACE_RELATIONS:
+        for name in PUBLISHED_RELATIONS:
             parts = sorted((exported / name).glob("part-*.parquet"))
             if len(parts) != 1:
                 raise SparkError(f"export of {name}: expected one Parquet part, found "
@@ -105,12 +109,12 @@ class SparkEngine:
         _switch_link(location, version)
         for old in _old_versions(settings, version):
             shutil.rmtree(old)
-        progress(f"published {len(INTERFACE_RELATIONS)} tables and {META_RELATION} to "
+        progress(f"published {len(PUBLISHED_RELATIONS)} tables and {META_RELATION} to "
                  f"{location} -> {version.name}")
         return None
 
     def _write_meta(self, settings: Settings, run_id: str, version: Path) -> None:
-        with _parquet_views({RAW_SCHEMA: raw_stage_dir(settings), "main": version}) as con:
+        with parquet_views({RAW_SCHEMA: raw_stage_dir(settings), "main": version}) as con:
             rows = meta_rows(con, settings, run_id)
             con.execute("create table meta_rows (key varchar, value varchar)")
             con.executemany("insert into meta_rows values (?, ?)", rows)
@@ -120,27 +124,12 @@ class SparkEngine:
     def published_location(self, settings: Settings) -> Path:
         """warehouse/retain for the default warehouse/retain.duckdb: a link to the folder
         of the latest version."""
-        return settings.warehouse.with_suffix("")
+        return parquet_link_path(settings.warehouse)
 
     @contextmanager
     def open_published(self, settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-        with _parquet_views({"main": self.published_location(settings)}) as con:
+        with open_published(self.published_location(settings)) as con:
             yield con
-
-
-@contextmanager
-def _parquet_views(folders: dict[str, Path]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB with a view per Parquet table of each schema's folder (a
-    <name>.parquet file or a <name>/ folder of parts)."""
-    with duckdb.connect() as con:
-        for schema, folder in folders.items():
-            con.execute(f"create schema if not exists {sql_identifier(schema)}")
-            for path in sorted(folder.iterdir()):
-                name = path.name.removesuffix(".parquet")
-                files = path / "*.parquet" if path.is_dir() else path
-                con.execute(f"create view {sql_identifier(schema)}.{sql_identifier(name)} as "
-                            f"select * from read_parquet({sql_literal(files)})")
-        yield con
 
 
 def _switch_link(location: Path, version: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from expectations.contract import (
+from retain.contract import (
     INVOICE_STATUSES,
     LINE_TYPES,
     PRIORITIES,

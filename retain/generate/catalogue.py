@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from expectations.contract import INVOICE_STATUSES, LINE_TYPES, SUBSCRIPTION_STATUSES
+from retain.contract import INVOICE_STATUSES, LINE_TYPES, SUBSCRIPTION_STATUSES
 
 DAY = 86_400
 MONTH = int(30.44 * DAY)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from expectations.contract import TABLES as CONTRACT_TABLES
-from expectations.contract import ColumnType
+from retain.contract import TABLES as CONTRACT_TABLES
+from retain.contract import ColumnType
 
 TS = pa.timestamp("us", tz="UTC")
 MONEY = pa.decimal128(18, 2)

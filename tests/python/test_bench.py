@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from retain.bench import GIB, Stage, TierResult, targets_lines
 from retain.settings import configured_memory_limit
+from tools.bench import GIB, Stage, TierResult, targets_lines
 
 
 def _tier(customers: int, peak_gib: float, incremental_peak_gib: float,

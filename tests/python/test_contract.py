@@ -1,4 +1,4 @@
-"""The raw contract is written once (expectations/contract.py): the dbt sources and the
+"""The raw contract is written once (retain/contract.py): the dbt sources and the
 staging models are checked against it, so neither can drift from it unseen."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.contract import TABLES, Table
+from retain.contract import TABLES, Table
 from retain.load import load_raw
 from retain.settings import PROJECT_DIR
 from retain.sources import SOURCES_FILE, sources_yaml
@@ -24,6 +24,14 @@ def test_sources_are_generated_from_the_contract() -> None:
     assert SOURCES_FILE.read_text() == sources_yaml(), (
         "models/staging/_sources.yml differs from the contract: "
         "run python -m retain.sources --write")
+
+
+def test_contract_names_are_plain_sql_identifiers() -> None:
+    # The contract's own SQL (DerivedIn.sql, appended_rows) names columns unquoted.
+    plain = re.compile(r"[a-z][a-z0-9_]*")
+    names = [table.name for table in TABLES]
+    names += [column.name for table in TABLES for column in table.columns]
+    assert [name for name in names if not plain.fullmatch(name)] == []
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: table.name)

@@ -16,12 +16,13 @@ import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from retain.dashboard import browser, data
+from retain.dashboard import data
 from retain.dashboard.report import write_report
 from retain.settings import PROJECT_DIR
 from retain.summary import formatted_value
 from tests.python.conftest import FIXTURES, BuildWarehouse, query
 from tests.python.test_dashboard import AS_OF
+from tools import browser
 
 SCREENSHOTS = PROJECT_DIR / "test-output" / "browser"
 INSTALL_SECONDS = 600

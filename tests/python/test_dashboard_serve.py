@@ -22,8 +22,8 @@ from streamlit.testing.v1 import AppTest
 from websockets.sync.client import connect
 
 from retain.dashboard import data
-from retain.dashboard.browser import free_port
 from retain.dashboard.serve import ADDRESS, APP
+from tools.browser import free_port
 
 RETAIN = Path(sys.executable).parent / "retain"
 START_SECONDS = 60

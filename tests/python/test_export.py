@@ -5,19 +5,23 @@ SQLAlchemy-based BI tool reads it read-only through duckdb-engine."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from retain.cli import main
-from retain.compare import interface_differences
-from retain.interface import INTERFACE_RELATIONS
+from retain.dashboard import data
+from retain.dashboard.report import report_html
+from retain.interface import PUBLISHED_RELATIONS
 from retain.pipeline import ExitCode, run_pipeline
 from retain.settings import Settings
 from tests.python.conftest import FIXTURES, query
+from tools.compare import interface_differences
 
 AS_OF = date(2024, 6, 15)
 
@@ -42,7 +46,7 @@ def test_meta_records_settings_versions_and_rows(published: Path) -> None:
     assert json.loads(meta["setting.mrr_change_threshold"]) == 0.5
     assert json.loads(meta["setting.active_event_names"]) == []
     assert {"version.retain", "version.dbt-core", "version.duckdb", "git_commit"} <= meta.keys()
-    for relation in INTERFACE_RELATIONS:
+    for relation in PUBLISHED_RELATIONS:
         [(rows,)] = query(published, f"select count(*) from {relation}")
         assert int(meta[f"rows.{relation}"]) == rows
     raw_customers = (FIXTURES / "valid_small" / "customers.csv").read_text().splitlines()[1:]
@@ -52,11 +56,10 @@ def test_meta_records_settings_versions_and_rows(published: Path) -> None:
 def test_the_published_file_holds_what_readers_need(published: Path) -> None:
     relations = {name for (name,) in query(
         published, "select table_schema || '.' || table_name from information_schema.tables")}
-    expected = {f"main.{name}" for name in INTERFACE_RELATIONS}
-    # The other marts, the time spine MetricFlow reads, and the run's description.
-    expected |= {"main.fct_customer_nps", "main.fct_nps_responses", "main.metricflow_time_spine",
-                 "main.meta"}
-    assert relations == expected
+    # The models with meta `published` (retain.interface) and the run's description.
+    assert relations == {f"main.{name}" for name in (*PUBLISHED_RELATIONS, "meta")}
+    assert {"main.fct_customer_nps", "main.metricflow_time_spine",
+            "main.metrics_revenue_by_segment_monthly"} <= relations
 
 
 @pytest.mark.parametrize("file_format", ["parquet", "csv"])
@@ -67,7 +70,7 @@ def test_export_writes_every_interface_table(published: Path, tmp_path: Path,
                  "--out", str(out)]) == 0
 
     written = sorted(path.name for path in out.iterdir())
-    assert written == sorted(f"{name}.{file_format}" for name in (*INTERFACE_RELATIONS, "meta"))
+    assert written == sorted(f"{name}.{file_format}" for name in (*PUBLISHED_RELATIONS, "meta"))
     if file_format == "parquet":  # types survive: the files equal the tables cell for cell
         assert interface_differences(published, out) == []
     else:
@@ -76,6 +79,30 @@ def test_export_writes_every_interface_table(published: Path, tmp_path: Path,
                           "is_complete_month")
         [(rows,)] = query(published, "select count(*) from fct_mrr")
         assert len((out / "fct_mrr.csv").read_text().splitlines()) == rows + 1
+
+
+def test_readers_take_the_parquet_folder_an_engine_publishes(published: Path,
+                                                            tmp_path: Path) -> None:
+    """Spark publishes a folder of <relation>.parquet files and meta.parquet, the layout
+    of a Parquet export: export, the dashboard's reads and the report take it as they
+    take the DuckDB file, with the same numbers."""
+    folder = tmp_path / "retain"
+    assert main(["export", "--warehouse", str(published), "--format", "parquet",
+                 "--out", str(folder)]) == 0
+    again = tmp_path / "again"
+    assert main(["export", "--warehouse", str(folder), "--format", "parquet",
+                 "--out", str(again)]) == 0
+    assert interface_differences(published, again) == []
+    assert data.as_of_date(folder) == data.as_of_date(published) == AS_OF
+    for read in (data.revenue_monthly, data.churn_risk_worklist, data.onboarding_cohorts):
+        pd.testing.assert_frame_equal(read(folder), read(published))
+    # The report's caption names the snapshot and the time it was written, and the SVG
+    # renderer numbers its clip paths and gradients on from one chart to the next;
+    # nothing else may differ.
+    from_file, from_folder = ([re.sub(r"(clip|gradient_)\d+", r"\1N", line)
+                               for line in report_html(location).splitlines()
+                               if "· snapshot" not in line] for location in (published, folder))
+    assert len(from_file) > 10 and from_folder == from_file
 
 
 def test_export_without_a_warehouse_names_it(tmp_path: Path,

@@ -23,9 +23,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.aggregates import FxSettings, last_complete_day, table_checks
-from expectations.contract import TABLES_BY_NAME
 from retain import cli
+from retain.contract import TABLES_BY_NAME
 from retain.dbt import DbtOutcome
 from retain.failures import ExitCode
 from retain.incremental import state_path
@@ -40,6 +39,7 @@ from retain.publish import (
 )
 from retain.settings import SettingError, Settings, checked_as_of, today_utc
 from retain.summary import summary_text
+from retain.validation.aggregates import FxSettings, last_complete_day, table_checks
 from tests.python.conftest import FIXTURES
 
 RETAIN = str(Path(sys.executable).with_name("retain"))
@@ -450,12 +450,12 @@ def test_a_read_only_warehouse_folder_stops_the_run_with_exit_5(
 
 def test_out_of_memory_in_dbt_names_the_model_the_limit_and_the_way_out() -> None:
     outcome = DbtOutcome(False, failures=[
-        "model.retain.int_customer_active_user_windows_monthly: Runtime Error in model "
-        "int_customer_active_user_windows_monthly (models/x.sql): Out of Memory Error: "
+        "model.retain.int_customer_snapshot_30d_user_windows: Runtime Error in model "
+        "int_customer_snapshot_30d_user_windows (models/x.sql): Out of Memory Error: "
         "failed to allocate data of size 16.0 MiB (5.0 GiB/5.1 GiB used)"])
     code, [line] = _build_failure(Settings(), outcome)
     assert code == ExitCode.MACHINE_REFUSED
-    assert "int_customer_active_user_windows_monthly" in line
+    assert "int_customer_snapshot_30d_user_windows" in line
     assert "ran out of memory under DuckDB's limit of" in line
     assert "raise the limit with RETAIN_DUCKDB_MEMORY_LIMIT" in line
 

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from expectations.contract import TABLES as CONTRACT_TABLES
-from expectations.contract import TABLES_BY_NAME, ColumnType
+from retain.contract import TABLES as CONTRACT_TABLES
+from retain.contract import TABLES_BY_NAME, ColumnType
 from retain.generate import generate_raw_data
 from retain.load import load_raw
 from retain.pipeline import validate_step

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from retain.compare import interface_differences
 from retain.incremental import read_state, run_plan, write_state
 from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.publish import build_path
 from retain.settings import Settings
 from tests.python.conftest import FIXTURES, query
+from tools.compare import interface_differences
 
 # D-2, D-1 and D cross a month end, so monthly rows are recomputed too.
 DAY = date(2024, 6, 2)

@@ -18,21 +18,25 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 import pytest
 
-from expectations.contract import TABLES
 from orchestration.definitions import build_definitions
 from orchestration.resources import RESOURCE_KEY, RetainRun, retried_when_locked
 from orchestration.schedules import DEFAULT_CRON, daily_schedule
-from retain.incremental import read_state
-from retain.settings import PROJECT_DIR
+from retain.contract import TABLES
+from retain.incremental import RunPlan, read_state, run_plan
+from retain.pipeline import ExitCode, run_pipeline
+from retain.publish import build_path
+from retain.settings import PROJECT_DIR, Settings
 from tests.python.conftest import FIXTURES, query
 
 AS_OF = date(2024, 6, 15)
 BIN = Path(sys.executable).parent
+DBT = str(BIN / "dbt")
 DAGSTER_YAML = PROJECT_DIR / "orchestration" / "dagster.yaml"
 
 
@@ -120,6 +124,56 @@ def test_backfilling_a_past_day_keeps_its_snapshot_and_the_newest_day_published(
     [(may_months,)] = query(snapshots / "retain_2024-05-31.duckdb",
                             "select max(month) from metrics_revenue_monthly")
     assert may_months == date(2024, 5, 1), "the backfilled snapshot stops at its own day"
+
+
+def _dbt_build_environments(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """The environments every `dbt build` started from now on gets, in order (retain.dbt
+    and dagster-dbt both start dbt with subprocess.Popen)."""
+    started: list[dict[str, str]] = []
+
+    class Recorded(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, args: list[str], *more: Any, **options: Any) -> None:
+            if DBT in args and "build" in args:
+                started.append(dict(options["env"]))
+            super().__init__(args, *more, **options)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    return started
+
+
+def test_a_run_plans_once_and_dbt_gets_the_memory_and_spill_of_retain_run(
+        definitions: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dagster's dbt step is `retain run`'s: the same memory limit (the run's, less dbt's
+    process reserve, not profiles.yml's 6GB) and spill folder, and one plan per run."""
+    monkeypatch.setenv("RETAIN_DUCKDB_MEMORY_LIMIT", "3GiB")
+    monkeypatch.delenv("RETAIN_DUCKDB_TEMP_DIR", raising=False)
+    builds = _dbt_build_environments(monkeypatch)
+    plans: list[RunPlan] = []
+
+    def counted(settings: Settings) -> RunPlan:
+        plans.append(run_plan(settings))
+        return plans[-1]
+
+    # The Dagster resource makes the plan; a step would make its own without one.
+    monkeypatch.setattr("orchestration.resources.run_plan", counted)
+    monkeypatch.setattr("retain.pipeline.run_plan", counted)
+    warehouse = tmp_path / "retain.duckdb"
+
+    assert run_job(definitions, FIXTURES / "revenue", warehouse).success
+    assert len(plans) == 1, "load, checks and dbt of a Dagster run follow one plan"
+    assert os.environ["RETAIN_DUCKDB_MEMORY_LIMIT"] == "3GiB", "restored after dbt started"
+    report = run_pipeline(Settings(raw_dir=FIXTURES / "revenue", warehouse=warehouse,
+                                   as_of=AS_OF, report_dir=tmp_path / "validation"),
+                          progress=lambda _: None)
+    assert report.exit_code == ExitCode.OK, report.errors
+    assert len(plans) == 2
+
+    dagster, retain_run = ({name: environment.get(name) for name in (
+        "RETAIN_DUCKDB_MEMORY_LIMIT", "RETAIN_DUCKDB_TEMP_DIR", "RETAIN_DUCKDB_PATH",
+        "RETAIN_SPARK_DIR", "DBT_PROFILES_DIR")} for environment in builds)
+    assert dagster == retain_run
+    assert retain_run["RETAIN_DUCKDB_MEMORY_LIMIT"] == "2560MiB"
+    assert retain_run["RETAIN_DUCKDB_TEMP_DIR"] == str(build_path(warehouse).parent / "spill")
 
 
 def test_failing_blocking_check_stops_dbt_and_publish(definitions: dg.Definitions,

@@ -1,5 +1,5 @@
 """Folders named with quotes, spaces or SQL reach DuckDB as quoted literals (retain/sql.py):
-a real `retain run`, `retain export` and `python -m retain.compare` work on such paths, and
+a real `retain run`, `retain export` and `python -m tools.compare` work on such paths, and
 a folder name built to end the literal early runs nothing of its own."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from retain.export import export_relations
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS
 from retain.meta import META_RELATION
 from retain.settings import PROJECT_DIR
 from retain.sql import sql_identifier
@@ -25,7 +25,7 @@ from tests.python.conftest import FIXTURES, query
 
 RETAIN = str(Path(sys.executable).with_name("retain"))
 AS_OF = "2024-03-31"
-EXPORTED = (*INTERFACE_RELATIONS, META_RELATION)
+EXPORTED = (*PUBLISHED_RELATIONS, META_RELATION)
 # valid_small as of 2024-03-31, worked out from its CSV files: cus_1 pays 5 seats at 10.00
 # less a 5.00 discount for January, 50.00 for February, and its last period ends on
 # 5 March; cus_2 pays 2 seats at 9.00 EUR (1.09, then 1.08 USD per EUR, a drift under the
@@ -133,10 +133,10 @@ def test_compare_reads_warehouses_and_exports_in_quoted_folders(quoted_run: Quot
     export_relations(quoted_run.warehouse, exported, "parquet")
 
     for after in (copy, exported):
-        result = _run([sys.executable, "-m", "retain.compare", str(quoted_run.warehouse),
+        result = _run([sys.executable, "-m", "tools.compare", str(quoted_run.warehouse),
                        str(after)], quoted_run.env)
 
         assert result.returncode == 0, result.stdout + result.stderr[-4000:]
         assert result.stdout.splitlines() == [
-            f"{len(INTERFACE_RELATIONS)} of {len(INTERFACE_RELATIONS)} interface tables "
+            f"{len(PUBLISHED_RELATIONS)} of {len(PUBLISHED_RELATIONS)} interface tables "
             "identical"]

@@ -1,5 +1,6 @@
-"""Project hygiene: every model and column described, interface contracts enforced,
-the semantic layer documented, the README glossary in step with the dbt docs.
+"""Project hygiene: every model and column described, lineage from sources to marts
+only, interface contracts enforced, the semantic layer documented, the README
+glossary in step with the dbt docs.
 
 The manifest comes from `dbt parse` against the in-memory `lint` target (no
 warehouse opened); the column check compares it with a built fixture warehouse,
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -17,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from retain.glossary import readme_section, render_glossary
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import INTERFACE_RELATIONS, PUBLISHED_RELATIONS, published_models
+from retain.meta import META_RELATION
 from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
 from tests.python.conftest import FIXTURES, BuildWarehouse, query
 
@@ -75,6 +79,61 @@ def test_every_built_column_is_in_the_models_yml(manifest: dict,
         undocumented += [f"{name}.{column}" for column in sorted(built.get(name, set())
                                                                  - documented)]
     assert not undocumented, "columns without a yml entry:\n" + "\n".join(undocumented)
+
+
+def _layer(node: dict[str, Any]) -> str:
+    """The folder under models/ ("staging", "intermediate", "marts", ...)."""
+    parts = Path(node["original_file_path"]).parts
+    return parts[1] if len(parts) > 2 and parts[0] == "models" else ""
+
+
+def test_lineage_points_one_way_from_sources_to_marts(manifest: dict) -> None:
+    """Staging reads only sources; staging and intermediate never read a mart.
+
+    Marts are the published interface put together from the building blocks;
+    a building block that read one would tie itself to a published contract
+    and let a change to a mart reach the models that the mart is built from.
+    """
+    nodes = manifest["nodes"]
+    models = [node for node in _models(manifest).values()
+              if _layer(node) in ("staging", "intermediate")]
+    # Guard against a folder move that would leave nothing to check.
+    assert {_layer(node) for node in models} == {"staging", "intermediate"}
+    wrong = []
+    for node in sorted(models, key=lambda node: node["name"]):
+        for upstream in node["depends_on"]["nodes"]:
+            if _layer(node) == "staging" and not upstream.startswith("source."):
+                wrong.append(f"{node['name']} (staging) reads {upstream}, not a source")
+            elif upstream in nodes and _layer(nodes[upstream]) == "marts":
+                wrong.append(f"{node['name']} ({_layer(node)}) reads the mart {upstream}")
+    assert not wrong, "lineage against the layers:\n" + "\n".join(wrong)
+
+
+def test_the_published_set_is_the_models_meta(manifest: dict) -> None:
+    """retain.interface reads the models' yml; dbt's manifest must say the same."""
+    in_manifest = {name: node["config"]["meta"]["published"]
+                   for name, node in _models(manifest).items()
+                   if "published" in node["config"].get("meta", {})}
+    assert in_manifest == dict(published_models())
+    assert set(INTERFACE_RELATIONS) | {"metrics_revenue_by_segment_monthly"} <= set(
+        PUBLISHED_RELATIONS)
+    assert all(_layer(_models(manifest)[name]) == "marts" for name in PUBLISHED_RELATIONS)
+
+
+def test_the_dashboard_reads_only_published_relations() -> None:
+    """Every relation the dashboard's SQL names, and its dbt exposure, is published."""
+    source = (PROJECT_DIR / "retain" / "dashboard" / "data.py").read_text()
+    # Relation names in SQL strings (snake_case after from/join), and named constants.
+    named = set(re.findall(r"\b(?:from|join)\s+([a-z]+_[a-z_]+)\b", source))
+    named |= set(re.findall(r'^[A-Z_]+ = "([a-z_]+)"$', source, re.MULTILINE))
+    named -= {"information_schema"}
+    exposures = yaml.safe_load((PROJECT_DIR / "models" / "exposures.yml").read_text())
+    [dashboard] = [e for e in exposures["exposures"] if e["name"] == "retain_dashboard"]
+    exposed = {re.sub(r"ref\('([a-z_]+)'\)", r"\1", ref) for ref in dashboard["depends_on"]}
+    assert named, "the pattern must find the dashboard's relations"
+    assert named - {META_RELATION} <= set(PUBLISHED_RELATIONS), named - set(PUBLISHED_RELATIONS)
+    assert exposed <= set(PUBLISHED_RELATIONS)
+    assert named - {META_RELATION} <= exposed
 
 
 def test_every_interface_model_has_an_enforced_contract(manifest: dict) -> None:

@@ -1,5 +1,5 @@
-"""Publishing: one run at a time, nothing published by a failed run, and a
-published file that the DuckDB 1.x clients inside BI tools can open."""
+"""Publishing: one run at a time, nothing published by a failed run, a published
+file that the DuckDB 1.x clients inside BI tools can open, and one plan per run."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from retain.dbt import DbtOutcome
+from retain.incremental import RunPlan, run_plan
 from retain.pipeline import ExitCode, run_pipeline
 from retain.publish import (
     PUBLISHED_STORAGE_VERSION,
@@ -112,6 +113,25 @@ def test_a_run_publishes_a_file_duckdb_1_4_reads(
         assert relations == {"dim_customers", "meta"}
     assert build_path(published).exists(), "kept for the next incremental run"
     assert not list(published.parent.glob(".build/snapshot/*"))
+
+
+def test_a_run_makes_its_plan_once(tmp_path: Path, published: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Load, validation and dbt follow the plan made at the start: once a full run's load
+    has forgotten the kept state, a plan made again would differ."""
+    monkeypatch.setattr("retain.pipeline.run_dbt", _fake_dbt(succeed=True))
+    plans: list[RunPlan] = []
+
+    def counted(settings: Settings) -> RunPlan:
+        plans.append(run_plan(settings))
+        return plans[-1]
+
+    monkeypatch.setattr("retain.pipeline.run_plan", counted)
+    report = run_pipeline(Settings(raw_dir=VALID_SMALL, warehouse=published, as_of=AS_OF,
+                                   report_dir=tmp_path / "gx"), progress=lambda _: None)
+
+    assert report.exit_code == ExitCode.OK, report.errors
+    assert plans == [report.plan]
 
 
 def test_publish_replaces_a_file_that_is_in_duckdb_2_format(tmp_path: Path) -> None:

@@ -9,12 +9,16 @@ without SQL.
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from retain.dbt import PRODUCTION_BUILD, dbt_arguments, run_dbt
+from retain.load import load_raw
+from retain.settings import Settings as RunSettings
 from tests.python.conftest import FIXTURES, BuildWarehouse, query
 from tests.python.independent_revenue import (
     MrrRow,
@@ -22,6 +26,7 @@ from tests.python.independent_revenue import (
     add_months,
     customer_movements,
     mrr_by_month,
+    rows_of,
 )
 
 REVENUE_FIXTURE = FIXTURES / "revenue"
@@ -93,6 +98,32 @@ def test_latest_fx_rate_holds_currency_constant(build_warehouse: BuildWarehouse)
     assert [(m.month, str(mrr), movement) for m, mrr, movement in rows] == [
         (3, "109.00", "new"), (4, "109.00", "unchanged"), (5, "109.00", "unchanged"),
         (6, "109.00", "unchanged")]
+
+
+@pytest.mark.parametrize(("reporting_currency", "failing_column"), [
+    ("USD", "invoice_usd_per_unit"),  # c09's April invoice in EUR has no rate
+    ("EUR", "reporting_usd_per_unit"),  # the April invoices in USD have none to EUR
+])
+def test_a_missing_fx_rate_fails_a_plain_dbt_build(tmp_path: Path, reporting_currency: str,
+                                                   failing_column: str) -> None:
+    """A rate a conversion needs and fx_rates lacks fails the rate column's not_null test
+    even without validation, instead of becoming a NULL conversion (`retain run` rejects
+    it before building: test_validation's "missing fx rate")."""
+    raw = tmp_path / "raw"
+    shutil.copytree(REVENUE_FIXTURE, raw)
+    rates = raw / "fx_rates.csv"
+    lines = rates.read_text().splitlines(keepends=True)
+    rates.write_text("".join(line for line in lines if not line.startswith("2024-04-01,EUR")))
+    warehouse = tmp_path / "retain.duckdb"
+    load_raw(raw, warehouse)
+    settings = RunSettings(as_of=AS_OF).with_overrides(reporting_currency=reporting_currency)
+
+    outcome = run_dbt(dbt_arguments((*PRODUCTION_BUILD, "--select", "+int_invoices_converted",
+                                     "--indirect-selection", "cautious"), settings), warehouse)
+
+    assert not outcome.success
+    assert [failure.split(".")[2] for failure in outcome.failures] == [
+        f"not_null_int_invoices_converted_{failing_column}"], outcome.failures
 
 
 def test_later_as_of_restates_with_invoices_issued_in_arrears(
@@ -173,9 +204,9 @@ def test_fct_mrr_reconciles_with_independent_calculation(
 
 
 def _independent_monthly_metrics(rows: list[MrrRow], mrr: dict[tuple[str, date], Decimal],
-                                 settings: Settings) -> dict[date, dict[str, object]]:
-    months = sorted({month for _, month in mrr})
-    month = months[0]
+                                 settings: Settings, first_month: date | None = None
+                                 ) -> dict[date, dict[str, object]]:
+    month = first_month or min(month for _, month in mrr)
     metrics = {}
     while month <= settings.as_of.replace(day=1):
         in_month = [r for r in rows if r.month == month]
@@ -226,6 +257,49 @@ def test_monthly_metrics_reconcile_with_independent_calculation(
                 assert actual[month][column] == pytest.approx(value), (month, column)
             else:
                 assert actual[month][column] == value, (month, column)
+
+
+def test_revenue_by_segment_reconciles_with_independent_calculation(
+        build_warehouse: BuildWarehouse) -> None:
+    """Each value's rows are the monthly metrics computed independently over the
+    customers of that value (the raw customers row, trimmed; NULL or empty: unknown),
+    in the months one of them pays in M, M-1 or M-12."""
+    warehouse = build_warehouse(REVENUE_FIXTURE, AS_OF)
+    settings = Settings(as_of=AS_OF)
+    mrr = mrr_by_month(REVENUE_FIXTURE, settings)
+    rows = customer_movements(mrr, settings)
+    customers = rows_of(REVENUE_FIXTURE, "customers")
+    first_month = min(month for _, month in mrr)
+    for dimension in ("segment", "country", "acquisition_channel"):
+        value_of = {row["customer_id"]: row[dimension].strip() or "unknown" for row in customers}
+        expected: dict[tuple[str, date], dict[str, object]] = {}
+        for value in {value_of.get(customer, "unknown") for customer, _ in mrr}:
+            members = {customer for customer, _ in mrr
+                       if value_of.get(customer, "unknown") == value}
+            paying_months = {month for customer, month in mrr if customer in members}
+            metrics = _independent_monthly_metrics(
+                [row for row in rows if row.customer_id in members],
+                {key: mrr_value for key, mrr_value in mrr.items() if key[0] in members},
+                settings, first_month)
+            expected |= {(value, month): values for month, values in metrics.items()
+                         if {month, add_months(month, -1), add_months(month, -12)}
+                         & paying_months}
+        columns = list(next(iter(expected.values())))
+        actual = {(row[0], row[1]): dict(zip(columns, row[2:], strict=True))
+                  for row in query(warehouse, f"select dimension_value, month, "
+                                              f"{', '.join(columns)} from "
+                                              "metrics_revenue_by_segment_monthly "
+                                              "where dimension = ?", [dimension])}
+        assert sorted(actual) == sorted(expected), dimension
+        for key, values in expected.items():
+            for column, value in values.items():
+                if isinstance(value, float):
+                    assert actual[key][column] == pytest.approx(value), (dimension, key, column)
+                else:
+                    assert actual[key][column] == value, (dimension, key, column)
+    assert {"unknown"} <= {value for (value,) in query(
+        warehouse, "select distinct dimension_value from metrics_revenue_by_segment_monthly "
+                   "where dimension in ('segment', 'country')")}
 
 
 def test_hand_computed_monthly_ratios(build_warehouse: BuildWarehouse) -> None:

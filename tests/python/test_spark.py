@@ -17,11 +17,11 @@ import pytest
 
 from retain.dbt import dbt_arguments, run_dbt
 from retain.engines.spark import SparkEngine
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS
 from retain.publish import build_path
-from retain.spark_parity import ParityResult, engines_parity
 from retain.sql import sql_literal
 from tests.python.conftest import FIXTURES
+from tools.spark_parity import ParityResult, engines_parity
 
 pytestmark = pytest.mark.spark
 
@@ -48,16 +48,16 @@ def test_spark_publishes_parquet_a_duckdb_reader_opens(parity: ParityResult) -> 
     published = SparkEngine().published_location(parity.settings["spark"])
     assert published.is_symlink(), "the published folder is a link switched by one rename"
     names = sorted(path.stem for path in published.glob("*.parquet"))
-    assert names == sorted([*INTERFACE_RELATIONS, "meta"])
+    assert names == sorted([*PUBLISHED_RELATIONS, "meta"])
     with duckdb.connect() as con:
         meta_file = sql_literal(published / "meta.parquet")
         meta = dict(con.execute(f"select key, value from {meta_file}").fetchall())
         counts = {name: con.execute(f"select count(*) from "
                                     f"{sql_literal(published / f'{name}.parquet')}")
-                  .fetchall()[0][0] for name in INTERFACE_RELATIONS}
+                  .fetchall()[0][0] for name in PUBLISHED_RELATIONS}
     assert meta["run_id"] == parity.runs["spark"].run_id
     assert (meta["as_of_date"], meta["engine"]) == (AS_OF.isoformat(), "spark")
-    assert {name: int(meta[f"rows.{name}"]) for name in INTERFACE_RELATIONS} == counts
+    assert {name: int(meta[f"rows.{name}"]) for name in PUBLISHED_RELATIONS} == counts
     assert all(counts.values()), f"every interface table has rows on this fixture: {counts}"
 
 

@@ -7,22 +7,24 @@ import csv
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any, get_args
 
 import duckdb
 import pytest
 
-from expectations.contract import TABLES
-from expectations.frames import row_chunks, suspect_rows
-from expectations.suites import row_suite
-from expectations.validate import ValidationResult, _checkpoint, _gx_context, validate_raw
 from retain.cli import main
+from retain.contract import CURRENCY_CODE, TABLES, Column, RowRule, Table
 from retain.load import absent_tables, load_raw
 from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.settings import Settings
 from retain.sql import sql_literal
+from retain.validation.frames import row_chunks, suspect_rows
+from retain.validation.rules import column_checks, rule_check
+from retain.validation.suites import row_suite
+from retain.validation.validate import ValidationResult, _checkpoint, _gx_context, validate_raw
 from tests.python.conftest import FIXTURES
 
 VALID_SMALL = FIXTURES / "valid_small"
@@ -269,6 +271,41 @@ def test_rows_gx_never_sees_pass_every_row_expectation(tmp_path: Path) -> None:
     assert broken == {(outcome.table, outcome.column, outcome.expected)
                       for name, _, outcome in CATALOGUE if name in ROW_RULE_CASES
                       and isinstance(outcome, Expectation)}
+
+
+# Every attribute of a contract column that states a rule over rows, with a value that
+# sets it; NOT_ROW_RULES are checked elsewhere (references: a table check) or are
+# conventions the loader applies.
+COLUMN_RULES: dict[str, Any] = {
+    "type": "integer", "required": True, "primary_key": True, "accepted_values": ("a", "b"),
+    "code": CURRENCY_CODE, "min_value": 0, "max_value": 1,
+}
+NOT_ROW_RULES = {"name", "references", "empty_means_zero", "open_enumeration"}
+
+
+def test_every_column_rule_selects_suspect_rows_and_has_an_expectation() -> None:
+    assert {field.name for field in fields(Column)} == set(COLUMN_RULES) | NOT_ROW_RULES, (
+        "a new Column attribute: add it to COLUMN_RULES (and to retain.validation.rules) "
+        "or to NOT_ROW_RULES")
+    table = Table("rules", "a table of one column", ())
+    assert column_checks(table, Column("value")) == []
+    for name, value in COLUMN_RULES.items():
+        [check] = column_checks(table, Column("value", **{name: value}))
+        # The type rule is about a frame's dtypes, which GX checks on every frame:
+        # no row is suspect.
+        assert bool(check.suspects) == (name != "type"), name
+        assert check.expectations(), name
+
+
+@pytest.mark.parametrize("kind", get_args(RowRule), ids=lambda kind: kind.__name__)
+def test_every_row_rule_kind_selects_suspect_rows_and_has_an_expectation(kind: type) -> None:
+    used = [(table, rule) for table in TABLES for rule in table.row_rules
+            if isinstance(rule, kind)]
+    assert used, f"no table of the contract uses {kind.__name__}"
+    for table, rule in used:
+        check = rule_check(table, rule)
+        assert check.suspects, rule
+        assert check.expectations(), rule
 
 
 def test_an_empty_required_table_fails(tmp_path: Path) -> None:

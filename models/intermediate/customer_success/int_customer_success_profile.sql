@@ -17,13 +17,13 @@ int_customer_first_90_days as (
     select * from {{ ref('int_customer_first_90_days') }}
 ),
 
-int_customer_active_users_monthly as (
-    select * from {{ ref('int_customer_active_users_monthly') }}
+int_customer_snapshot_active_users as (
+    select * from {{ ref('int_customer_snapshot_active_users') }}
     where month = {{ as_of_month() }}
 ),
 
-int_customer_activity_monthly as (
-    select * from {{ ref('int_customer_activity_monthly') }}
+int_customer_month_activity_and_seats as (
+    select * from {{ ref('int_customer_month_activity_and_seats') }}
     where month = {{ as_of_month() }}
 ),
 
@@ -48,8 +48,8 @@ profile as (
         int_customer_onboarding.onboarding_status,
         int_customer_onboarding.onboarding_completed_at,
         int_customer_first_90_days.onboarding_started_at,
-        int_customer_active_users_monthly.last_active_day,
-        int_customer_activity_monthly.seat_utilization,
+        int_customer_snapshot_active_users.last_active_day,
+        int_customer_month_activity_and_seats.seat_utilization,
         int_customer_nps_monthly.nps_90d,
         int_customer_nps_monthly.latest_nps_category,
         int_customer_health_scores.health_score,
@@ -58,9 +58,9 @@ profile as (
         coalesce(int_customer_first_90_days.first_90_days_active_days, 0) as first_90_days_active_days,
         coalesce(int_customer_first_90_days.first_90_days_events, 0) as first_90_days_events,
         -- The 30 days to as_of_date: a full window whatever the day of the month.
-        coalesce(int_customer_active_users_monthly.active_users_30d, 0) as active_users_30d,
-        coalesce(int_customer_activity_monthly.active_users, 0) as active_users_this_month,
-        coalesce(int_customer_activity_monthly.seats, 0) as seats,
+        coalesce(int_customer_snapshot_active_users.active_users_30d, 0) as active_users_30d,
+        coalesce(int_customer_month_activity_and_seats.active_users, 0) as active_users_this_month,
+        coalesce(int_customer_month_activity_and_seats.seats, 0) as seats,
         coalesce(int_customer_nps_monthly.responses_90d, 0) as nps_responses_90d,
         coalesce(int_customer_support_load_monthly.open_tickets, 0) as open_tickets,
         coalesce(int_customer_support_load_monthly.tickets_90d, 0) as tickets_90d
@@ -69,10 +69,10 @@ profile as (
         on stg_customers.customer_id = int_customer_onboarding.customer_id
     left join int_customer_first_90_days
         on stg_customers.customer_id = int_customer_first_90_days.customer_id
-    left join int_customer_active_users_monthly
-        on stg_customers.customer_id = int_customer_active_users_monthly.customer_id
-    left join int_customer_activity_monthly
-        on stg_customers.customer_id = int_customer_activity_monthly.customer_id
+    left join int_customer_snapshot_active_users
+        on stg_customers.customer_id = int_customer_snapshot_active_users.customer_id
+    left join int_customer_month_activity_and_seats
+        on stg_customers.customer_id = int_customer_month_activity_and_seats.customer_id
     left join int_customer_nps_monthly
         on stg_customers.customer_id = int_customer_nps_monthly.customer_id
     left join int_customer_support_load_monthly

@@ -50,7 +50,8 @@ rates_joined as (
         invoices_with_rate_month.*,
         -- US dollars need no rate, and an amount already in the reporting
         -- currency needs none either; any other missing rate stays NULL and
-        -- fails the test fx_rate_missing_for_conversion.
+        -- fails the rate columns' not_null tests (validation's fx coverage
+        -- rule rejects it before a retain run builds).
         case
             when invoices_with_rate_month.currency = {{ reporting_currency() }} then 1
             when invoices_with_rate_month.currency = 'USD' then 1

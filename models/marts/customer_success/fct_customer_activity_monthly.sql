@@ -1,8 +1,8 @@
 -- Product activity and seat use per customer and month (metrics.md, Engagement),
--- built in int_customer_activity_monthly.
+-- built in int_customer_month_activity_and_seats.
 with
 
-int_customer_activity_monthly as (
+int_customer_month_activity_and_seats as (
     select
         customer_id,
         month,
@@ -13,7 +13,7 @@ int_customer_activity_monthly as (
         seat_utilization,
         is_paying,
         is_complete_month
-    from {{ ref('int_customer_activity_monthly') }}
+    from {{ ref('int_customer_month_activity_and_seats') }}
 )
 
-select * from int_customer_activity_monthly
+select * from int_customer_month_activity_and_seats

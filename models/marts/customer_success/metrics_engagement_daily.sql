@@ -6,12 +6,12 @@
 
 with
 
-int_user_activity_daily as (
+int_user_day_usage as (
     select
         user_id,
         date_day,
         is_active
-    from {{ ref('int_user_activity_daily') }}
+    from {{ ref('int_user_day_usage') }}
     {% if is_incremental() -%}
         -- A day's counts need its own and the 29 days before; an interval
         -- starting earlier has ended before the first recomputed day.
@@ -29,7 +29,7 @@ active_user_days as (
     select distinct
         user_id,
         date_day
-    from int_user_activity_daily
+    from int_user_day_usage
     where is_active
 ),
 

@@ -1,118 +1,12 @@
 -- One row per month from the first month with any MRR to the as_of month:
--- the revenue bridge and every ratio of metrics.md, Monthly revenue metrics.
--- Over 150 lines because the spec defines these twenty-odd columns at one
--- grain; each CTE computes one group of them.
+-- the revenue bridge and every ratio of metrics.md, Monthly revenue metrics,
+-- computed for the whole company by the macro that also cuts them by segment
+-- (macros/revenue_metrics.sql).
 with
 
-months as (
-    select * from {{ ref('int_calendar_months') }}
-),
+{{ monthly_revenue_ctes() }},
 
-customer_mrr as (
-    select * from {{ ref('int_customer_mrr_monthly') }}
-),
-
-mrr_movements as (
-    select * from {{ ref('fct_mrr') }}
-),
-
-product_movements as (
-    select * from {{ ref('fct_mrr_product') }}
-),
-
-reported_months as (
-    -- Months run without gaps from the first month with mrr > 0.
-    select months.month_start as month
-    from months
-    where months.month_start >= (select min(customer_mrr.month) from customer_mrr)
-),
-
-paying_totals as (
-    select
-        month,
-        sum(mrr) as total_mrr,
-        count(*) as paying_customers
-    from customer_mrr
-    group by month
-),
-
-movement_totals as (
-    -- P = customers paying in M-1 = the rows with previous_mrr > 0.
-    select
-        month,
-        {%- for movement in ['new', 'reactivation', 'expansion', 'contraction', 'unchanged'] %}
-        sum(case when movement = '{{ movement }}' then mrr_change else 0 end) as {{ movement }}_mrr,
-        {%- endfor %}
-        sum(case when movement = 'churn' then mrr_change else 0 end) as churned_mrr,
-        sum(case when movement = 'new' then 1 else 0 end) as new_customers,
-        sum(case when movement = 'reactivation' then 1 else 0 end) as reactivated_customers,
-        sum(case when movement = 'churn' then 1 else 0 end) as churned_customers,
-        sum(case when previous_mrr > 0 then mrr else 0 end) as retained_base_mrr,
-        sum(case when previous_mrr > 0 then least(mrr, previous_mrr) else 0 end) as gross_retained_base_mrr
-    from mrr_movements
-    group by month
-),
-
-twelve_month_retention as (
-    -- Q = customers paying in M-12, followed to M (0 when no longer paying).
-    select
-        cast({{ dbt.dateadd('month', 12, 'base_months.month') }} as date) as month,
-        sum(base_months.mrr) as base_mrr_12m,
-        sum(coalesce(later_months.mrr, 0)) as retained_mrr_12m,
-        sum(least(coalesce(later_months.mrr, 0), base_months.mrr)) as gross_retained_mrr_12m
-    from customer_mrr as base_months
-    left join customer_mrr as later_months
-        on
-            base_months.customer_id = later_months.customer_id
-            and later_months.month = cast({{ dbt.dateadd('month', 12, 'base_months.month') }} as date)
-    group by base_months.month
-),
-
-product_movement_customers as (
-    select
-        month,
-        count(distinct case when movement = 'upsell' then customer_id end) as upsell_customers,
-        count(distinct case when movement = 'cross_sell' then customer_id end) as cross_sell_customers
-    from product_movements
-    group by month
-),
-
-monthly_bridge as (
-    select
-        reported_months.month,
-        {{ round_to_cents('coalesce(previous_totals.total_mrr, 0)') }} as starting_mrr,
-        {{ round_to_cents('coalesce(current_totals.total_mrr, 0)') }} as ending_mrr,
-        {%- for movement in ['new', 'reactivation', 'expansion', 'contraction'] %}
-        {{ round_to_cents('coalesce(movement_totals.' ~ movement ~ '_mrr, 0)') }} as {{ movement }}_mrr,
-        {%- endfor %}
-        {{ round_to_cents('coalesce(movement_totals.churned_mrr, 0)') }} as churned_mrr,
-        {{ round_to_cents('coalesce(movement_totals.unchanged_mrr, 0)') }} as rounding_mrr,
-        cast(coalesce(current_totals.paying_customers, 0) as bigint) as paying_customers,
-        cast(coalesce(previous_totals.paying_customers, 0) as bigint) as previously_paying_customers,
-        cast(coalesce(movement_totals.new_customers, 0) as bigint) as new_customers,
-        cast(coalesce(movement_totals.reactivated_customers, 0) as bigint) as reactivated_customers,
-        cast(coalesce(movement_totals.churned_customers, 0) as bigint) as churned_customers,
-        twelve_month_retention.base_mrr_12m,
-        twelve_month_retention.retained_mrr_12m,
-        twelve_month_retention.gross_retained_mrr_12m,
-        coalesce(movement_totals.retained_base_mrr, 0) as retained_base_mrr,
-        coalesce(movement_totals.gross_retained_base_mrr, 0) as gross_retained_base_mrr,
-        coalesce(product_movement_customers.upsell_customers, 0) as upsell_customers,
-        coalesce(product_movement_customers.cross_sell_customers, 0) as cross_sell_customers
-    from reported_months
-    left join paying_totals as current_totals
-        on reported_months.month = current_totals.month
-    left join paying_totals as previous_totals
-        on reported_months.month = cast({{ dbt.dateadd('month', 1, 'previous_totals.month') }} as date)
-    left join movement_totals
-        on reported_months.month = movement_totals.month
-    left join twelve_month_retention
-        on reported_months.month = twelve_month_retention.month
-    left join product_movement_customers
-        on reported_months.month = product_movement_customers.month
-),
-
-ratios as (
+company_months as (
     select
         month,
         starting_mrr,
@@ -123,41 +17,28 @@ ratios as (
         contraction_mrr,
         churned_mrr,
         rounding_mrr,
-        cast(ending_mrr - starting_mrr as {{ type_money() }}) as net_new_mrr,
-        cast(12 * ending_mrr as {{ type_money() }}) as arr,
+        net_new_mrr,
+        arr,
         paying_customers,
         new_customers,
         reactivated_customers,
         churned_customers,
-        {{ safe_ratio('churned_customers', 'previously_paying_customers') }} as logo_churn_rate,
-        {{ safe_ratio('-(churned_mrr + contraction_mrr)', 'starting_mrr') }} as gross_mrr_churn_rate,
-        {{ safe_ratio('-(churned_mrr + contraction_mrr + expansion_mrr)', 'starting_mrr') }}
-            as net_mrr_churn_rate,
-        {{ safe_ratio('retained_base_mrr', 'starting_mrr') }} as nrr_monthly,
-        {{ safe_ratio('gross_retained_base_mrr', 'starting_mrr') }} as grr_monthly,
-        {{ safe_ratio('retained_mrr_12m', 'base_mrr_12m') }} as nrr_12m,
-        {{ safe_ratio('gross_retained_mrr_12m', 'base_mrr_12m') }} as grr_12m,
-        {{ safe_ratio('new_mrr + reactivation_mrr + expansion_mrr', '-(contraction_mrr + churned_mrr)') }}
-            as quick_ratio,
-        {{ safe_ratio('ending_mrr', 'paying_customers') }} as arpa,
-        -- Months before the first are skipped: the window just has fewer rows.
-        {{ safe_ratio(
-            'sum(churned_customers) over (order by month rows between 5 preceding and current row)',
-            'sum(previously_paying_customers) over (order by month rows between 5 preceding and current row)'
-        ) }} as trailing_6m_logo_churn_rate,
-        {{ safe_ratio('upsell_customers', 'previously_paying_customers') }} as upsell_rate,
-        {{ safe_ratio('cross_sell_customers', 'previously_paying_customers') }} as cross_sell_rate,
-        cast(previously_paying_customers as bigint) as previously_paying_customers
-    from monthly_bridge
-),
-
-lifetime_value as (
-    select
-        ratios.*,
-        -- LTV = unit price x purchase frequency (ARPA) x duration (1 / churn rate).
-        ratios.arpa * {{ var('ltv_gross_margin') }} / nullif(ratios.trailing_6m_logo_churn_rate, 0) as ltv,
-        {{ is_complete_month('ratios.month') }} as is_complete_month
-    from ratios
+        logo_churn_rate,
+        gross_mrr_churn_rate,
+        net_mrr_churn_rate,
+        nrr_monthly,
+        grr_monthly,
+        nrr_12m,
+        grr_12m,
+        quick_ratio,
+        arpa,
+        trailing_6m_logo_churn_rate,
+        ltv,
+        upsell_rate,
+        cross_sell_rate,
+        previously_paying_customers,
+        is_complete_month
+    from revenue_metrics
 )
 
-select * from lifetime_value
+select * from company_months

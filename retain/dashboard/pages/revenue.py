@@ -23,8 +23,8 @@ if row["in_progress"]:
 kpi_tiles(row, data.REVENUE_TILES[:5])
 kpi_tiles(row, data.REVENUE_TILES[5:])
 if segment is not None:
-    st.caption(f"{segment}: fct_mrr summed over the segment's customers. ARR and the ratios "
-               "are company-wide only (metrics_revenue_monthly has no segment grain).")
+    st.caption(f"{segment}: every figure over the segment's customers only "
+               "(metrics_revenue_by_segment_monthly).")
 
 steps = data.bridge_steps(row)
 chart(charts.bridge_chart(steps, f"MRR bridge, {label}"))

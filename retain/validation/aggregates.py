@@ -2,7 +2,7 @@
 
 Keys, relationships, sums over line items, fx coverage and volume need the
 whole table (or two tables). DuckDB computes each as a small set of
-offending items; expectations.validate turns their counts into one row that
+offending items; retain.validation.validate turns their counts into one row that
 GX validates, so that one GX report holds every check.
 
 Every check's SQL returns rows of (item varchar, rows bigint): one per
@@ -14,15 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from expectations.contract import (
+from retain.contract import (
     RAW_SCHEMA,
-    TABLES_BY_NAME,
     Column,
     FxCoverage,
     SumsOfLines,
     Table,
     VolumeDrop,
+    appended_rows,
 )
+from retain.sql import sql_identifier, sql_literal
 
 # Beyond the contract, warnings only: a day's events against the usual count
 # of the same weekday, a month's invoices against the month before.
@@ -62,32 +63,8 @@ class FxSettings:
     as_of: date | None = None  # rows from after this day do not exist yet
 
 
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    """text as a SQL string literal; retain.sql's twin (expectations does not import retain)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def relation(table: str) -> str:
-    return f"{RAW_SCHEMA}.{quote(table)}"
-
-
-def appended_rows(table: Table, appended_from: datetime | None,
-                  timestamp_sql: str | None = None) -> str | None:
-    """SQL selecting the rows an incremental load writes into an appended table: those
-    from appended_from on, and any without the timestamp (timestamp_sql: how to read
-    it, by default its column); None: every row."""
-    if appended_from is None or table.appended_on is None:
-        return None
-    column = timestamp_sql or quote(table.appended_on)
-    return f"({column} >= timestamp '{appended_from:%Y-%m-%d %H:%M:%S}' or {column} is null)"
-
-
-def _column(table: str, name: str) -> Column:
-    return TABLES_BY_NAME[table].column(name)
+    return f"{RAW_SCHEMA}.{sql_identifier(table)}"
 
 
 def _volume(table: Table) -> TableCheck:
@@ -102,7 +79,7 @@ def _duplicate_keys(table: Table, appended: str | None) -> TableCheck | None:
     names = [table.primary_key] if table.primary_key else list(table.unique_together)
     if not names:
         return None
-    keys = [quote(name) for name in names]
+    keys = [sql_identifier(name) for name in names]
     item = " || ' ' || ".join(f"cast({key} as varchar)" for key in keys)
     label = ", ".join(names)
     loaded = (f" and {keys[0]} in (select {keys[0]} from {relation(table.name)} "
@@ -121,7 +98,7 @@ def _orphans(table: Table, column: Column, appended: str | None) -> TableCheck:
     """Values without their parent row; with appended, in the rows an incremental load
     wrote (dbt's relationship tests still cover the whole table)."""
     parent_table, parent_name = str(column.references).split(".")
-    child, parent = f"child.{quote(column.name)}", f"parent.{quote(parent_name)}"
+    child, parent = f"child.{sql_identifier(column.name)}", f"parent.{sql_identifier(parent_name)}"
     loaded = f" and {appended}" if appended else ""
     return TableCheck(
         f"orphan_{column.name}", column.name, f"exists in {column.references}", f"""
@@ -135,7 +112,7 @@ def _orphans(table: Table, column: Column, appended: str | None) -> TableCheck:
 
 def _sums_of_lines(table: Table, rule: SumsOfLines) -> list[TableCheck]:
     """A value of the table (an invoice's subtotal, discount) is the sum of its lines'."""
-    key = quote(rule.key)
+    key = sql_identifier(rule.key)
     checks = []
     for column, line_column in rule.sums:
         checks.append(TableCheck(
@@ -143,7 +120,7 @@ def _sums_of_lines(table: Table, rule: SumsOfLines) -> list[TableCheck]:
             f"= sum of its {rule.lines_table}.{line_column} to the cent", f"""
             with line_sums as (
                 select {key} as {key},
-                       sum(coalesce({quote(line_column)}, 0)) as lines_total
+                       sum(coalesce({sql_identifier(line_column)}, 0)) as lines_total
                 from {relation(rule.lines_table)}
                 group by 1
             )
@@ -162,14 +139,14 @@ def _fx_coverage(fx: FxSettings) -> TableCheck:
 
     Invoices in the reporting currency R need R's rate unless R is USD;
     every other currency needs its own rate and R's."""
-    currency = quote("currency")
+    currency = sql_identifier("currency")
     reporting = fx.reporting_currency.strip().upper()
     existing = f"issued_at < timestamp '{fx.as_of + timedelta(days=1)}'" if fx.as_of else "true"
-    needed = [currency] + ([literal(reporting)] if reporting != "USD" else [])
+    needed = [currency] + ([sql_literal(reporting)] if reporting != "USD" else [])
     needs = " union all ".join(
         f"select {code} as currency, cast(date_trunc('month', issued_at) as date) as month "
         f"from {relation('invoices')} where {existing}" for code in needed)
-    rate_currency = f"rate.{quote('currency')}"
+    rate_currency = f"rate.{sql_identifier('currency')}"
     if fx.rate_month == "latest":
         as_of_month = f"date_trunc('month', date '{fx.as_of}')" if fx.as_of else "needs.month"
         matching, group, label = f"rate.month <= {as_of_month}", "needs.currency", "needs.currency"
@@ -208,7 +185,7 @@ def _quiet_days(table: Table, rule: VolumeDrop, through: date | None) -> TableCh
         f"no day with fewer than {QUIET_DAY_SHARE:.0%} of the events of the same weekday "
         "in the four weeks before", f"""
         with daily as (
-            select cast({quote(rule.column)} as date) as day, count(*) as events
+            select cast({sql_identifier(rule.column)} as date) as day, count(*) as events
             from {relation(table.name)} group by 1
         ),
         days as (
@@ -236,7 +213,7 @@ def _monthly_drops(table: Table, rule: VolumeDrop) -> TableCheck:
         f"no month with fewer than {INVOICE_DROP_SHARE:.0%} of the month before's invoices",
         f"""
         with monthly as (
-            select cast(date_trunc('month', {quote(rule.column)}) as date) as month,
+            select cast(date_trunc('month', {sql_identifier(rule.column)}) as date) as month,
                    count(*) as invoices
             from {relation(table.name)} group by 1
         ),

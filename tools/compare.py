@@ -1,7 +1,7 @@
 """Compare the interface tables of two warehouses cell for cell.
 
 Restructuring and speed work may not change a number: build before and
-after, then `python -m retain.compare BEFORE AFTER` (DuckDB files or folders
+after, then `python -m tools.compare BEFORE AFTER` (DuckDB files or folders
 of Parquet exports) lists every table whose rows, columns or types differ.
 The same comparison, with --across-engines, holds a Spark build to DuckDB's.
 AFTER may add columns (the spec welcomes more); every column of BEFORE must
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS
 from retain.sql import sql_identifier, sql_literal
 
 
@@ -97,7 +97,7 @@ def _difference(con: duckdb.DuckDBPyConnection, relation: str, before_source: st
 
 
 def interface_differences(before: Path, after: Path,
-                          relations: tuple[str, ...] = INTERFACE_RELATIONS,
+                          relations: tuple[str, ...] = PUBLISHED_RELATIONS,
                           across_engines: bool = False) -> list[TableDifference]:
     """Every interface relation whose columns, types or rows differ (empty list: identical).
 
@@ -120,7 +120,7 @@ def interface_differences(before: Path, after: Path,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m retain.compare",
+        prog="python -m tools.compare",
         description="Compare every interface table of two warehouses cell for cell; "
                     "exit 1 when any differs.")
     parser.add_argument("before", type=Path, help="DuckDB file or folder of <table>.parquet")
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                                         across_engines=args.across_engines)
     for difference in differences:
         print(difference.line())
-    print(f"{len(INTERFACE_RELATIONS) - len(differences)} of {len(INTERFACE_RELATIONS)} "
+    print(f"{len(PUBLISHED_RELATIONS) - len(differences)} of {len(PUBLISHED_RELATIONS)} "
           "interface tables identical")
     return 1 if differences else 0
 

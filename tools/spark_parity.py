@@ -3,7 +3,7 @@ table compared cell for cell.
 
 Each engine runs the whole pipeline (`retain run` with --engine duckdb, then
 --engine spark) into its own folder; the Spark build's published Parquet
-files are then compared with the DuckDB warehouse (retain.compare, across
+files are then compared with the DuckDB warehouse (tools.compare, across
 engines: money exact, DOUBLEs to their last 9 decimals, timestamps as
 instants). The default raw folder is the benchmark's 10,000-customer sample
 (generated once, reused); the times of both runs are added to
@@ -22,13 +22,13 @@ from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from retain.bench import raw_data, write_results
-from retain.compare import TableDifference, interface_differences
 from retain.engines import engine_for
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS
 from retain.meta import git_commit
 from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.settings import PROJECT_DIR, Settings, quiet_telemetry
+from tools.bench import raw_data, write_results
+from tools.compare import TableDifference, interface_differences
 
 WORK_DIR = PROJECT_DIR / "data" / "spark_parity"  # git-ignored, like data/
 DEFAULT_AS_OF = date(2026, 11, 30)  # the benchmark's as-of day
@@ -92,15 +92,15 @@ def results_section(result: ParityResult, raw_dir: Path, as_of: date) -> str:
                  f"**{_seconds(result.runs['spark']):.1f}** |")
     rows = result.runs["duckdb"].raw_rows
     lines += ["", "Raw rows: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()), "",
-              f"Interface tables identical: {len(INTERFACE_RELATIONS) - len(result.differences)}"
-              f" of {len(INTERFACE_RELATIONS)}"
+              f"Interface tables identical: {len(PUBLISHED_RELATIONS) - len(result.differences)}"
+              f" of {len(PUBLISHED_RELATIONS)}"
               + "".join(f"\n- {difference.line()}" for difference in result.differences), ""]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m retain.spark_parity",
+        prog="python -m tools.spark_parity",
         description="Build one raw folder on DuckDB and on Spark and compare every interface "
                     "table; exit 1 when any differs.")
     parser.add_argument("--raw", type=Path, default=None, metavar="DIR",

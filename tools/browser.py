@@ -25,9 +25,9 @@ from urllib.parse import urlparse
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from retain.dashboard.common import PAGES
+from retain.dashboard.serve import streamlit_command
 from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
 
-APP = PROJECT_DIR / "retain" / "dashboard" / "app.py"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 START_SECONDS = 60
 PAGE_SECONDS = 60
@@ -58,17 +58,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def streamlit_command(port: int) -> list[str]:
-    """`streamlit run` on localhost only, telemetry off (as .streamlit/config.toml says,
-    repeated so that the working directory does not matter)."""
-    return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--server.headless", "true",
-            "--browser.gatherUsageStats", "false"]
-
-
 @contextmanager
 def served_dashboard(warehouse: Path, port: int | None = None) -> Iterator[str]:
-    """The dashboard over `warehouse`, serving until the block ends; yields its base URL."""
+    """The dashboard over `warehouse`, serving until the block ends; yields its base URL.
+    Started as `retain dashboard` starts it: what is looked at is what users are served."""
     port = port or free_port()
     environment = {**os.environ, **QUIET_ENVIRONMENT, "RETAIN_DUCKDB_PATH": str(warehouse)}
     server = subprocess.Popen(streamlit_command(port), cwd=PROJECT_DIR, env=environment,
@@ -185,7 +178,7 @@ def visited_pages(base_url: str, screenshot_dir: Path | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m retain.dashboard.browser WAREHOUSE OUT_DIR`: a screenshot of every page."""
+    """`python -m tools.browser WAREHOUSE OUT_DIR`: a screenshot of every page."""
     warehouse, out_dir = (Path(argument) for argument in (argv or sys.argv[1:]))
     with served_dashboard(warehouse.resolve()) as base_url:
         for name, visit in visited_pages(base_url, out_dir).items():

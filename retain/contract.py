@@ -6,11 +6,15 @@ columns live here. The loader types and normalises by it, the Great
 Expectations suites and table checks are built from it, the generator's
 schemas and the dbt sources (models/staging/_sources.yml) derive from it, and
 tests compare the staging models with it.
+
+It imports nothing of ours: the loader, the generator and validation all stand
+on it, so none of them depends on another through it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 RAW_SCHEMA = "raw"  # where the loader writes the typed raw tables
@@ -120,7 +124,7 @@ class DerivedIn:
 RowRule = NotBefore | RequiredWhen | PresentExactlyWhen | InRange | DerivedIn
 
 
-# Rules over a whole table (or two): computed in SQL by expectations.aggregates.
+# Rules over a whole table (or two): computed in SQL by retain.validation.aggregates.
 @dataclass(frozen=True)
 class SumsOfLines:
     """Each (column, line column): the table's value = the sum of its lines' to the cent."""
@@ -352,3 +356,15 @@ TABLES: tuple[Table, ...] = (
 )
 
 TABLES_BY_NAME: dict[str, Table] = {table.name: table for table in TABLES}
+
+
+def appended_rows(table: Table, appended_from: datetime | None,
+                  timestamp_sql: str | None = None) -> str | None:
+    """SQL selecting the rows an incremental load writes into an appended table: those
+    from appended_from on, and any without the timestamp (timestamp_sql: how to read
+    it, by default its column, named bare as the contract's SQL names columns); None:
+    every row."""
+    if appended_from is None or table.appended_on is None:
+        return None
+    column = timestamp_sql or table.appended_on
+    return f"({column} >= timestamp '{appended_from:%Y-%m-%d %H:%M:%S}' or {column} is null)"

@@ -1,4 +1,5 @@
-"""`retain bench` / `make bench`: the pipeline's cost at several sizes, against the scan floor.
+"""`make bench` (`python -m tools.bench`): the pipeline's cost at several sizes, against
+the scan floor.
 
 For each tier (number of customers) it generates raw data once (Parquet, cached
 by size and seed), measures the *floor* (one pass reading every raw file, best
@@ -31,10 +32,9 @@ from pathlib import Path
 import duckdb
 import psutil
 
-from retain.daily_check import write_daily_drop
 from retain.generate import generate_raw_data
 from retain.incremental import run_plan
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS
 from retain.load import raw_files
 from retain.meta import git_commit
 from retain.pipeline import build_step, load_step, publish_step, validate_step
@@ -46,6 +46,7 @@ from retain.settings import (
     quiet_telemetry,
 )
 from retain.sql import sql_identifier, sql_literal
+from tools.daily_check import write_daily_drop
 
 DESCRIPTION = ("Time every pipeline stage at several sizes against the scan floor; write "
                "bench/results.md and bench/scaling.png.")
@@ -181,13 +182,13 @@ def _slowest_nodes(count: int = 10) -> list[tuple[str, float]]:
 def _interface_rows(warehouse: Path) -> dict[str, int]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return {name: int(con.execute(f"select count(*) from {sql_identifier(name)}").fetchone()[0])
-                for name in INTERFACE_RELATIONS}
+                for name in PUBLISHED_RELATIONS}
 
 
 def run_tier(customers: int, seed: int, as_of: date, work_dir: Path) -> TierResult:
     """Generate (or reuse) and measure the floor; then time every pipeline step of a full
     run as of the day before as_of, and of the daily incremental run of as_of that
-    continues it (raw folders as known on each day, retain.daily_check)."""
+    continues it (raw folders as known on each day, tools.daily_check)."""
     raw = raw_data(customers, seed, as_of)
     _progress(f"{customers:,} customers: floor (one pass over the raw files, best of 3)")
     result = TierResult(customers, floor_seconds(raw), raw_rows={})
@@ -210,17 +211,19 @@ def run_tier(customers: int, seed: int, as_of: date, work_dir: Path) -> TierResu
 def _timed_run(settings: Settings, label: str) -> tuple[list[Stage], dict[str, int],
                                                           list[tuple[str, float]]]:
     """Run every pipeline step, timing each and sampling peak memory; the stages, the raw
-    rows and the slowest dbt nodes."""
+    rows and the slowest dbt nodes. The plan is made once, before the steps, as `retain
+    run` makes it: a full run's load forgets the kept state, so a later plan would differ."""
     run_id = f"bench-{label}"
+    plan = run_plan(settings)
+    if label == "incremental" and not plan.incremental:
+        raise SystemExit(f"bench: the daily run is not incremental: {plan.reason}")
     steps: dict[str, Callable[[], object]] = {
-        "load": lambda: load_step(settings, run_id, lambda _: None),
-        "validate": lambda: validate_step(settings, run_id, lambda _: None),
-        "dbt build": lambda: build_step(settings, lambda _: None),
+        "load": lambda: load_step(settings, run_id, lambda _: None, plan),
+        "validate": lambda: validate_step(settings, run_id, lambda _: None, plan),
+        "dbt build": lambda: build_step(settings, lambda _: None, plan),
         "publish": lambda: publish_step(settings, run_id, lambda _: None),
     }
     stages, rows, slowest = [], {}, []
-    if label == "incremental" and not run_plan(settings).incremental:
-        raise SystemExit(f"bench: the daily run is not incremental: {run_plan(settings).reason}")
     for name, step in steps.items():
         _progress(f"{settings.raw_dir.name}: {label} {name} as of {settings.as_of} ...")
         with peak_rss_sampler() as peak:
@@ -332,7 +335,7 @@ def _nodes(timed: list[tuple[str, float]]) -> str:
 
 def write_results(section: str, results_file: Path) -> None:
     """Prepend the run's section below the file's title: newest on top."""
-    title = "# Benchmark results\n\nWritten by `make bench` (retain/bench.py); newest first.\n\n"
+    title = "# Benchmark results\n\nWritten by `make bench` (tools/bench.py); newest first.\n\n"
     previous = results_file.read_text() if results_file.exists() else title
     body = previous[len(title):] if previous.startswith(title) else previous
     results_file.parent.mkdir(parents=True, exist_ok=True)
@@ -402,7 +405,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m retain.bench", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=DESCRIPTION)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -7,13 +7,13 @@
 
 with
 
-int_user_activity_daily as (
+int_user_day_usage as (
     select
         customer_id,
         user_id,
         date_day,
         activity_month
-    from {{ ref('int_user_activity_daily') }}
+    from {{ ref('int_user_day_usage') }}
     where
         is_active
     {% if is_incremental() -%}
@@ -41,14 +41,14 @@ month_offsets as (
 
 active_user_days_by_month as (
     select
-        int_user_activity_daily.customer_id,
-        int_user_activity_daily.user_id,
-        int_user_activity_daily.date_day,
+        int_user_day_usage.customer_id,
+        int_user_day_usage.user_id,
+        int_user_day_usage.date_day,
         cast(
-            {{ dbt.dateadd('month', 'month_offsets.month_offset', 'int_user_activity_daily.activity_month') }}
+            {{ dbt.dateadd('month', 'month_offsets.month_offset', 'int_user_day_usage.activity_month') }}
             as date
         ) as month
-    from int_user_activity_daily
+    from int_user_day_usage
     cross join month_offsets
 ),
 

@@ -2,7 +2,7 @@
 
 Runs on the `raw` schema of a DuckDB file that retain.load filled, before
 anything is built: each present table's row suite over the rows that may
-break a rule (expectations.frames.suspect_rows), in chunks, then its table
+break a rule (retain.validation.frames.suspect_rows), in chunks, then its table
 suite over the counts DuckDB computed. Writes the full GX
 results (JSON) and the Data Docs site to a report folder, and returns what a
 person needs to act: per failed expectation the table, column, rule, how many
@@ -24,16 +24,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from expectations.aggregates import (
-    FxSettings,
-    Increment,
-    TableCheck,
-    appended_rows,
-    relation,
-    table_checks,
-)
-from expectations.contract import TABLES, Table
-from expectations.frames import SAMPLE_SIZE, check_frame, row_chunks, suspect_rows
+from retain.contract import TABLES, Table, appended_rows
+from retain.validation.aggregates import FxSettings, Increment, TableCheck, relation, table_checks
+from retain.validation.frames import SAMPLE_SIZE, check_frame, row_chunks, suspect_rows
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 RESULTS_FILE = "validation.json"
@@ -214,7 +207,7 @@ def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
     index_columns = _index_columns(table)
     # Imported here: Great Expectations takes seconds to import, which only a
     # validation should pay (not `retain --help`, nor every Dagster code load).
-    from expectations.suites import row_suite, table_suite
+    from retain.validation.suites import row_suite, table_suite
 
     rows_checkpoint = _checkpoint(context, row_suite(table), index_columns)
     row_failures: dict[int, Failure] = {}  # by position in the suite

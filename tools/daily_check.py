@@ -22,13 +22,13 @@ from pathlib import Path
 
 import duckdb
 
-from retain.compare import interface_differences
 from retain.generate import generate_raw_data
-from retain.interface import INTERFACE_RELATIONS
+from retain.interface import PUBLISHED_RELATIONS
 from retain.load import raw_files
 from retain.pipeline import ExitCode, run_pipeline
 from retain.settings import PROJECT_DIR, Settings, quiet_telemetry
 from retain.sql import sql_literal
+from tools.compare import interface_differences
 
 DEFAULT_DAY = date(2026, 12, 1)  # the three days cross a month end
 WORK_DIR = PROJECT_DIR / "data" / "daily_check"  # git-ignored, like data/
@@ -103,8 +103,8 @@ def check_days(customers: int, seed: int, last_day: date, days: int,
         differences = interface_differences(full.warehouse, daily.warehouse)
         failed += bool(differences)
         print(f"{day}: incremental run {incremental_seconds:.1f}s, full run "
-              f"{full_seconds:.1f}s; {len(INTERFACE_RELATIONS) - len(differences)} of "
-              f"{len(INTERFACE_RELATIONS)} interface tables identical", flush=True)
+              f"{full_seconds:.1f}s; {len(PUBLISHED_RELATIONS) - len(differences)} of "
+              f"{len(PUBLISHED_RELATIONS)} interface tables identical", flush=True)
         for difference in differences:
             print(f"  {difference.line()}", flush=True)
     return failed
@@ -122,7 +122,7 @@ def _checked_run(settings: Settings) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m retain.daily_check",
+        prog="python -m tools.daily_check",
         description="Check that daily incremental runs equal full rebuilds, every interface "
                     "table cell for cell, over consecutive days of the generated sample.")
     parser.add_argument("--customers", type=int, default=2000, help="default 2000")

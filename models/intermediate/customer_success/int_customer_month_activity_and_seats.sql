@@ -2,14 +2,14 @@
 -- Engagement): a row for every month the customer is paying or has events.
 with
 
-int_customer_usage_monthly as (
+int_customer_calendar_month_usage as (
     select
         customer_id,
         month,
         active_users,
         active_days,
         events
-    from {{ ref('int_customer_usage_monthly') }}
+    from {{ ref('int_customer_calendar_month_usage') }}
 ),
 
 int_customer_mrr_monthly as (
@@ -32,7 +32,7 @@ customer_months as (
     select
         customer_id,
         month
-    from int_customer_usage_monthly
+    from int_customer_calendar_month_usage
     union
     select
         customer_id,
@@ -44,16 +44,16 @@ joined as (
     select
         customer_months.customer_id,
         customer_months.month,
-        coalesce(int_customer_usage_monthly.active_users, 0) as active_users,
-        coalesce(int_customer_usage_monthly.active_days, 0) as active_days,
-        coalesce(int_customer_usage_monthly.events, 0) as events,
+        coalesce(int_customer_calendar_month_usage.active_users, 0) as active_users,
+        coalesce(int_customer_calendar_month_usage.active_days, 0) as active_days,
+        coalesce(int_customer_calendar_month_usage.events, 0) as events,
         coalesce(int_customer_seats_monthly.seats, 0) as seats,
         coalesce(int_customer_mrr_monthly.mrr, 0) as mrr
     from customer_months
-    left join int_customer_usage_monthly
+    left join int_customer_calendar_month_usage
         on
-            customer_months.customer_id = int_customer_usage_monthly.customer_id
-            and customer_months.month = int_customer_usage_monthly.month
+            customer_months.customer_id = int_customer_calendar_month_usage.customer_id
+            and customer_months.month = int_customer_calendar_month_usage.month
     left join int_customer_seats_monthly
         on
             customer_months.customer_id = int_customer_seats_monthly.customer_id

@@ -5,7 +5,7 @@
 
 with
 
-int_user_activity_daily as (
+int_user_day_usage as (
     select
         customer_id,
         user_id,
@@ -13,7 +13,7 @@ int_user_activity_daily as (
         activity_month,
         events,
         is_active
-    from {{ ref('int_user_activity_daily') }}
+    from {{ ref('int_user_day_usage') }}
     {% if is_incremental() -%}
         where activity_month >= {{ incremental_start_month() }}
     {%- endif %}
@@ -27,7 +27,7 @@ monthly_usage as (
         count(distinct case when is_active then date_day end) as active_days,
         sum(events) as events,
         max(case when is_active then date_day end) as last_active_day
-    from int_user_activity_daily
+    from int_user_day_usage
     group by
         customer_id,
         activity_month
