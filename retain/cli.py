@@ -16,9 +16,7 @@ from retain.engines import engine_for
 from retain.export import ExportError, export_relations
 from retain.failures import (
     ExitCode,
-    first_line,
-    is_lock_conflict,
-    machine_refusal,
+    refused_by_others,
     unexpected_line,
 )
 from retain.generate import generate_raw_data
@@ -26,8 +24,6 @@ from retain.load import RawInputError, load_raw
 from retain.pipeline import load_step, run_pipeline, validate_step
 from retain.publish import (
     ProtectedOutputError,
-    PublishedFileHeldError,
-    RunInProgressError,
     check_output_target,
 )
 from retain.settings import (
@@ -316,23 +312,17 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingError, ProtectedOutputError, RawInputError) as error:
         _stderr(f"error: {error}")
         return ExitCode.INPUT_REJECTED
-    except (RunInProgressError, PublishedFileHeldError) as error:
-        _stderr(f"error: {error}")
-        return ExitCode.RUN_IN_PROGRESS
     except KeyboardInterrupt:
         _stderr("interrupted; nothing was published")
         return 130
     except Exception as error:
-        if is_lock_conflict(error):
-            _stderr(f"error: {args.command}: another process holds the file: "
-                    f"{first_line(error)}; wait for it to finish and run again")
-            return ExitCode.RUN_IN_PROGRESS
-        refusal = machine_refusal(error)
-        if refusal is not None:
-            _stderr(f"error: {args.command}: {refusal}")
-            return ExitCode.MACHINE_REFUSED
-        _stderr(f"error: {unexpected_line(error, f'running retain {args.command}')}")
-        return ExitCode.UNEXPECTED
+        refused = refused_by_others(error)
+        if refused is None:
+            _stderr(f"error: {unexpected_line(error, f'running retain {args.command}')}")
+            return ExitCode.UNEXPECTED
+        exit_code, line = refused
+        _stderr(f"error: {args.command}: {line}")
+        return exit_code
 
 
 if __name__ == "__main__":

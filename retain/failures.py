@@ -65,6 +65,23 @@ def machine_refusal(error: BaseException) -> str | None:
     return None
 
 
+def refused_by_others(error: BaseException) -> tuple[ExitCode, str] | None:
+    """The exit code and line of an error that the machine or another process caused (a
+    lock held, a disk full, a folder read-only, memory out); None for any other error.
+    `retain run`'s steps and every other command read their failures through this."""
+    # Imported here: retain.publish reads settings and the interface at import.
+    from retain.publish import PublishedFileHeldError, RunInProgressError
+
+    if isinstance(error, RunInProgressError | PublishedFileHeldError):
+        return ExitCode.RUN_IN_PROGRESS, str(error)
+    if is_lock_conflict(error):
+        return ExitCode.RUN_IN_PROGRESS, (f"{first_line(error)}; another process holds the "
+                                          "file: wait for it to finish (or stop it) and run "
+                                          "again")
+    refusal = machine_refusal(error)
+    return None if refusal is None else (ExitCode.MACHINE_REFUSED, refusal)
+
+
 def is_lock_conflict(error: BaseException) -> bool:
     """DuckDB refused a file another process holds."""
     return isinstance(error, duckdb.IOException) and "could not set lock" in str(error).lower()

@@ -20,14 +20,12 @@ from retain.engines import StageError, engine_for
 from retain.failures import (
     OUT_OF_MEMORY_REMEDY,
     ExitCode,
-    first_line,
-    is_lock_conflict,
     machine_refusal,
+    refused_by_others,
 )
 from retain.incremental import RunPlan, forget_state, read_state, run_plan
 from retain.load import RawInputError, absent_tables, load_raw
 from retain.publish import (
-    PublishedFileHeldError,
     RunInProgressError,
     build_path,
     check_not_held,
@@ -167,17 +165,12 @@ def _step(name: str) -> Iterator[None]:
     """Turn what the machine or another process refused during a step into StepFailed."""
     try:
         yield
-    except (RunInProgressError, PublishedFileHeldError) as error:
-        raise StepFailed(ExitCode.RUN_IN_PROGRESS, f"{name}: {error}") from error
     except Exception as error:
-        if is_lock_conflict(error):
-            raise StepFailed(ExitCode.RUN_IN_PROGRESS,
-                             f"{name}: {first_line(error)}; another process holds the file: "
-                             "wait for it to finish (or stop it) and run again") from error
-        refusal = machine_refusal(error)
-        if refusal is None:
+        refused = refused_by_others(error)
+        if refused is None:
             raise
-        raise StepFailed(ExitCode.MACHINE_REFUSED, f"{name}: {refusal}") from error
+        exit_code, line = refused
+        raise StepFailed(exit_code, f"{name}: {line}") from error
 
 
 def _timed(report: RunReport, stage: str, started: float) -> None:
