@@ -14,8 +14,25 @@
     {{ return(text) }}
 {%- endmacro %}
 
+{#- A run of retain on DuckDB writes its dates into the build file as DuckDB
+    macros (retain.engines.duckdb.define_run_dates) and passes the constant var
+    run_dates_in_build_file instead of the day: any change of --vars makes dbt
+    parse the whole project again, and DuckDB folds the macro into a constant
+    filter anyway. A plain `dbt build` (and Spark) reads var as_of_date. -#}
 {% macro as_of_date() -%}
+    {{ return(adapter.dispatch('as_of_date', 'retain')()) }}
+{%- endmacro %}
+
+{% macro default__as_of_date() -%}
     cast('{{ as_of_date_string() }}' as date)
+{%- endmacro %}
+
+{% macro duckdb__as_of_date() -%}
+    {%- if var('run_dates_in_build_file', false) -%}
+        main.retain_as_of_date()
+    {%- else -%}
+        {{ default__as_of_date() }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Start of the day after as_of_date: rows created at or after it do not exist yet. -#}

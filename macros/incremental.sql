@@ -7,6 +7,19 @@
     nothing is known to be processed and every day is recomputed. -#}
 
 {% macro incremental_start_date() -%}
+    {{ return(adapter.dispatch('incremental_start_date', 'retain')()) }}
+{%- endmacro %}
+
+{#- Written into the build file by retain, like as_of_date (macros/as_of.sql). -#}
+{% macro duckdb__incremental_start_date() -%}
+    {%- if var('run_dates_in_build_file', false) -%}
+        main.retain_incremental_start_date()
+    {%- else -%}
+        {{ default__incremental_start_date() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__incremental_start_date() -%}
     {%- set through = var('processed_through', none) -%}
     {%- if not through -%}
         cast('1900-01-01' as date)

@@ -97,7 +97,7 @@ def build_dbt_assets(project: DbtProject,
                              allow_retries=False)
         with retried_when_locked(built):
             try:
-                stage_step(settings, context.log.info)
+                stage_step(settings, retain.plan(settings), context.log.info)
             except StageError as error:
                 raise dg.Failure(description=str(error)) from error
             # Only dbt's start: in this process, DuckDB connections read the memory limit

@@ -54,8 +54,9 @@ def raw_contract_checks(context: dg.AssetCheckExecutionContext,
             "rows": result.rows.get(table.name, 0),
             "blocking_failures": len(blocking),
             "warnings": len(failures) - len(blocking),
-            "data_docs": dg.MetadataValue.path(str(report)),
         }
+        if result.data_docs:
+            metadata["data_docs"] = dg.MetadataValue.path(str(report))
         if table.name in absent:
             metadata["absent"] = "optional table without a file: nothing to check"
         if failures:

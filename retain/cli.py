@@ -63,6 +63,17 @@ def _count(minimum: int, maximum: int) -> Any:
     return parsed
 
 
+def _events_scale(text: str) -> float:
+    """An argparse type: the generator's events_scale, 1 to 100."""
+    try:
+        scale = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from error
+    if not 1 <= scale <= 100:
+        raise argparse.ArgumentTypeError(f"expected 1 to 100, got {text}")
+    return scale
+
+
 def _assignment(text: str) -> tuple[str, Any]:
     try:
         return parsed_assignment(text)
@@ -106,7 +117,8 @@ def _command_generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     rows = generate_raw_data(out, customers=args.customers, seed=args.seed,
                              end_date=args.end_date or today_utc(), years=args.years,
-                             file_format=args.format, progress=_stderr)
+                             file_format=args.format, progress=_stderr,
+                             events_scale=args.events_scale)
     print(f"generated {sum(rows.values()):,} rows in {len(rows)} tables into {out} "
           f"in {time.perf_counter() - started:.1f}s")
     for table, count in rows.items():
@@ -225,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="years of history (default 3)")
     generate.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
                           help="file format; auto = Parquet from 20,000 customers")
+    generate.add_argument("--events-scale", type=_events_scale, default=1.0, metavar="X",
+                          help="usage events per customer, as a multiple of the default's "
+                               "(1 to 100; e.g. 2 for twice as many active user-days)")
     generate.set_defaults(handler=_command_generate)
 
     load = commands.add_parser("load", help="type raw files into the raw schema of a DuckDB file",

@@ -43,7 +43,7 @@ class DbtOutcome:
 
 
 def dbt_arguments(command: Sequence[str], settings: Settings,
-                  run_vars: Mapping[str, str] | None = None) -> list[str]:
+                  run_vars: Mapping[str, object] | None = None) -> list[str]:
     """A dbt command on the run's engine (profiles.yml target) with --vars: the as_of
     date, every metric setting of the run, and run_vars (an incremental run's
     processed_through)."""
@@ -51,12 +51,23 @@ def dbt_arguments(command: Sequence[str], settings: Settings,
             "--vars", json.dumps({**settings.dbt_vars(), **(run_vars or {})})]
 
 
+# The vars of a DuckDB production build that change from day to day: the build file
+# holds them instead (retain.engines.duckdb.define_run_dates, macros/as_of.sql), so
+# that --vars stay the same and dbt parses only the files that changed.
+DAILY_VARS = ("as_of_date", "processed_through")
+
+
 def build_arguments(settings: Settings, plan: RunPlan) -> list[str]:
     """The production build of a run, as `retain run` and the Dagster assets start it. A
     full run replaces every table (a fresh DuckDB file has none; Spark's metastore
     keeps the last run's)."""
     command = PRODUCTION_BUILD if plan.incremental else (*PRODUCTION_BUILD, "--full-refresh")
-    return dbt_arguments(command, settings, plan.dbt_vars())
+    if settings.engine != "duckdb":
+        return dbt_arguments(command, settings, plan.dbt_vars())
+    constant = {name: value for name, value in settings.dbt_vars().items()
+                if name not in DAILY_VARS}
+    return [*command, "--target", settings.dbt_target,
+            "--vars", json.dumps({**constant, "run_dates_in_build_file": True})]
 
 
 def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
@@ -127,9 +138,20 @@ def _outcome_from_run_results(path: Path, outcome: DbtOutcome) -> None:
         status = str(result.get("status")).lower()
         outcome.counts[status] = outcome.counts.get(status, 0) + 1
         if status in {"error", "fail"}:
-            message = (result.get("message") or "").strip().splitlines()
-            first_line = message[0] if message else status
-            outcome.failures.append(f"{result.get('unique_id')}: {first_line}")
+            outcome.failures.append(f"{result.get('unique_id')}: {_gist(result, status)}")
+
+
+def _gist(result: dict[str, Any], status: str) -> str:
+    """A failed node's message in one line: dbt's first line ("Runtime Error in model
+    x") says where, the database's line under it what (e.g. DuckDB's "Out of Memory
+    Error: failed to allocate ..."), which the run's last line must name."""
+    lines = [line.strip() for line in (result.get("message") or "").splitlines()
+             if line.strip()]
+    if not lines:
+        return status
+    if lines[0].startswith(("Runtime Error", "Database Error")) and len(lines) > 1:
+        return f"{lines[0]}: {lines[1]}"
+    return lines[0]
 
 
 def run_dbt(arguments: list[str], warehouse: Path,

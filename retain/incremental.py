@@ -48,6 +48,10 @@ class RunState:
     raw_rows: dict[str, int] = field(default_factory=dict)  # rows of every raw table
 
 
+# incremental_start_date() of a run that recomputes every day.
+EVERY_DAY = date(1900, 1, 1)
+
+
 @dataclass(frozen=True)
 class RunPlan:
     """How a run builds: incrementally from a kept build file, or in full, and why."""
@@ -73,6 +77,13 @@ class RunPlan:
         unchanged = frozenset(table for table, digest in file_digests(raw_dir).items()
                               if self.validated_digests.get(table) == digest)
         return Increment(self.appended_from, unchanged)
+
+    def first_recomputed_day(self, as_of: date) -> date:
+        """The first day the incremental models recompute (macros/incremental.sql): a
+        full run recomputes every day; never later than the day after as_of."""
+        if self.first_day is None:
+            return EVERY_DAY
+        return min(self.first_day, as_of + timedelta(days=1))
 
     def dbt_vars(self) -> dict[str, str]:
         """The var that makes dbt's incremental models continue (macros/incremental.sql)."""

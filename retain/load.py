@@ -145,6 +145,16 @@ def _typed_expression(column: Column, column_sql: str, source_type: str) -> str:
             f"then try_cast({text} as {target}) end")
 
 
+def _may_fail(column: Column, source_type: str, typed: str, column_sql: str) -> bool:
+    """Whether typing the column can turn a value into NULL, so that the load must look
+    for such values: never for text, a value already of the type, or a Parquet instant
+    (TIMESTAMP WITH TIME ZONE) taken to UTC; casting those to text to check them costs a
+    pass over every event for nothing."""
+    return (column.type != "string" and typed != column_sql
+            and not (column.type == "timestamp"
+                     and source_type.startswith("TIMESTAMP WITH TIME ZONE")))
+
+
 def _source_columns(con: duckdb.DuckDBPyConnection,
                     raw_file: RawFile) -> dict[str, tuple[str, str]]:
     """Map of lower-cased, trimmed header name to (actual name, DuckDB type)."""
@@ -266,7 +276,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         loaded = f"coalesce({typed}, 0)" if column.empty_means_zero else typed
         loaded_values.append(loaded)
         selects.append(f"{loaded} as {sql_identifier(column.name)}")
-        if column.type != "string" and typed != column_sql:
+        if _may_fail(column, source_type, typed, column_sql):
             checks.append((column, _text_expression(column_sql, source_type), typed))
     appending = _appending(con, table, appended_from)
     recent = (appended_rows(table, appended_from, _appended_timestamp(

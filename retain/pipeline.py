@@ -116,19 +116,21 @@ def build_step(settings: Settings, progress: Progress = _stderr,
     after staging the validated raw tables for it; an incremental run's event-sized
     models recompute only their recent days."""
     started = time.perf_counter()
+    plan = plan or run_plan(settings)
     try:
-        stage_step(settings, progress)
+        stage_step(settings, plan, progress)
     except StageError as error:
         return DbtOutcome(False, failures=[str(error)], seconds=time.perf_counter() - started)
-    outcome = run_dbt(build_arguments(settings, plan or run_plan(settings)),
+    outcome = run_dbt(build_arguments(settings, plan),
                       build_path(settings.warehouse), progress)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def stage_step(settings: Settings, progress: Progress = _stderr) -> None:
-    """Make the validated raw tables readable by the engine's dbt target."""
-    engine_for(settings).stage_raw(settings, progress)
+def stage_step(settings: Settings, plan: RunPlan, progress: Progress = _stderr) -> None:
+    """Make the validated raw tables and the run's dates readable by the engine's dbt
+    target."""
+    engine_for(settings).stage_raw(settings, plan, progress)
 
 
 def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> str | None:

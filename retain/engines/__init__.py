@@ -19,6 +19,7 @@ from typing import Protocol
 
 import duckdb
 
+from retain.incremental import RunPlan
 from retain.settings import Settings
 
 Progress = Callable[[str], None]
@@ -32,8 +33,9 @@ class Engine(Protocol):
     # What readers find at published_location, e.g. "Parquet files".
     published_format: str
 
-    def stage_raw(self, settings: Settings, progress: Progress) -> None:
-        """Make the validated raw tables of the build file readable by dbt's target."""
+    def stage_raw(self, settings: Settings, plan: RunPlan, progress: Progress) -> None:
+        """Make the validated raw tables of the build file, and the run's dates, readable
+        by dbt's target."""
 
     def publish(self, settings: Settings, run_id: str, progress: Progress) -> str | None:
         """Replace what readers see by this run's interface tables, atomically; a notice

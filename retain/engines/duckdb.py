@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from retain.engines import Progress
-from retain.incremental import raw_row_counts, write_state
+from retain.incremental import RunPlan, raw_row_counts, write_state
 from retain.interface import open_published
 from retain.meta import write_meta
 from retain.publish import (
@@ -23,13 +23,28 @@ from retain.publish import (
     run_duckdb_config,
 )
 from retain.settings import Settings
+from retain.sql import sql_literal
+
+
+def define_run_dates(build_file: Path, settings: Settings, plan: RunPlan) -> None:
+    """The run's as-of day and first recomputed day as DuckDB macros of the build file,
+    which the models call when retain runs dbt (macros/as_of.sql, retain.dbt.DAILY_VARS):
+    a date that changes every day stays out of dbt's --vars."""
+    first_day = plan.first_recomputed_day(settings.as_of)
+    with duckdb.connect(str(build_file), config=run_duckdb_config(settings)) as con:
+        con.execute("create or replace macro main.retain_as_of_date() as "
+                    f"date {sql_literal(settings.as_of.isoformat())}")
+        con.execute("create or replace macro main.retain_incremental_start_date() as "
+                    f"date {sql_literal(first_day.isoformat())}")
 
 
 class DuckDBEngine:
     published_format = f"DuckDB file (storage version {PUBLISHED_STORAGE_VERSION})"
 
-    def stage_raw(self, settings: Settings, progress: Progress) -> None:
-        """Nothing to do: dbt reads the raw schema of the build file retain.load wrote."""
+    def stage_raw(self, settings: Settings, plan: RunPlan, progress: Progress) -> None:
+        """dbt reads the raw schema of the build file retain.load wrote; the run's dates
+        go into the file beside it."""
+        define_run_dates(build_path(settings.warehouse), settings, plan)
 
     def publish(self, settings: Settings, run_id: str, progress: Progress) -> str | None:
         """Describe the run in the meta relation, then replace the published warehouse by

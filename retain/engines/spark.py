@@ -24,6 +24,7 @@ import duckdb
 from retain.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES
 from retain.dbt import DbtOutcome, dbt_arguments, run_dbt, spark_dir
 from retain.engines import Progress, StageError
+from retain.incremental import RunPlan
 from retain.interface import PUBLISHED_RELATIONS, open_published, parquet_views
 from retain.meta import META_RELATION, meta_rows
 from retain.publish import (
@@ -68,8 +69,9 @@ def _run_operation(settings: Settings, macro: str, arguments: dict[str, object],
 class SparkEngine:
     published_format = "Parquet files, one per interface table, and meta.parquet"
 
-    def stage_raw(self, settings: Settings, progress: Progress) -> None:
-        """Write every validated raw table as Parquet and register it in Spark."""
+    def stage_raw(self, settings: Settings, plan: RunPlan, progress: Progress) -> None:
+        """Write every validated raw table as Parquet and register it in Spark (the run's
+        dates are dbt vars on Spark)."""
         folder = raw_stage_dir(settings)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)

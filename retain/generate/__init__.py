@@ -56,14 +56,20 @@ def _clock(end_date: date | None, years: int) -> Clock:
 
 def generate_raw_data(out_dir: Path, customers: int = 2000, seed: int = 42,
                       end_date: date | None = None, years: int = 3, file_format: str = "auto",
-                      progress: Callable[[str], None] | None = None) -> dict[str, int]:
+                      progress: Callable[[str], None] | None = None,
+                      events_scale: float = 1.0) -> dict[str, int]:
     """Write one file per table into out_dir; return rows per table.
+
+    events_scale multiplies the usage events per customer (active user-days), e.g. 2 for
+    twice the default's, to test the pipeline on heavier usage than the sample's.
 
     file_format "auto" writes CSV below 20,000 customers and Parquet from there on. Files of
     the other format are removed, since a folder holding both is an error for the loader.
     """
     if customers < 1 or years < 1:
         raise ValueError("customers and years must be at least 1")
+    if not 1 <= events_scale <= 100:
+        raise ValueError("events_scale must be between 1 and 100")
     if file_format not in ("auto", "csv", "parquet"):
         raise ValueError(f"unknown file format {file_format!r}")
     fmt = file_format if file_format != "auto" else (
@@ -108,6 +114,7 @@ def generate_raw_data(out_dir: Path, customers: int = 2000, seed: int = 42,
                     "customer_id": _ids("cus", users["cust"], width),
                     "created_at": _ts(users["created"]), "role": _labels(users["role"], ROLES)})
     counts.update(_activity(seed, out_dir, fmt, cust, users, spans, clock,
-                            {"cus": width, "evt": max(9, _width(customers * 1000))}, say))
+                            {"cus": width, "evt": max(9, _width(customers * 1000))}, say,
+                            events_scale))
     write("fx_rates", _fx_rates(seed, clock))
     return {table: counts[table] for table in TABLES}

@@ -162,8 +162,10 @@ def _planted_events(rng: np.random.Generator, cust: Frame, users: Frame, onb: On
 
 
 def _usage(rng: np.random.Generator, cust: Frame, users: Frame, rows: Frame, fade: np.ndarray,
-           avail: np.ndarray) -> Frame:
-    """Everyday usage: some users active on some days, a short session of events each day."""
+           avail: np.ndarray, events_scale: float = 1.0) -> Frame:
+    """Everyday usage: some users active on some days, a short session of events each day.
+    events_scale multiplies the expected active days of a user-month (so the events too),
+    for data heavier than the default's."""
     eng = cust["engagement"][rows["cust"]]
     length = rows["end"] - rows["start"]
     share = length / MONTH
@@ -171,7 +173,9 @@ def _usage(rng: np.random.Generator, cust: Frame, users: Frame, rows: Frame, fad
     slot = np.repeat(np.arange(len(active)), active)
     user = users["first"][rows["cust"][slot]] + (rng.random(len(slot)) * avail[slot]).astype(
         np.int64)
-    days = 1 + rng.poisson((2.5 * np.exp(0.35 * eng) * fade * share)[slot])
+    extra_days = 2.5 * np.exp(0.35 * eng) * fade * share
+    # k times the expected 1 + extra_days; exactly extra_days for k = 1 (x * 1.0 + 0.0).
+    days = 1 + rng.poisson((extra_days * events_scale + (events_scale - 1))[slot])
     day_row = np.repeat(slot, days)
     day_user = np.repeat(user, days)
     day_at = rows["start"][day_row] + (rng.random(len(day_row)) * length[day_row]).astype(np.int64)

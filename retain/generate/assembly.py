@@ -131,7 +131,7 @@ def _billing_columns(head: Frame, lines: Frame, cust: Frame, subs: Frame, plan_i
 
 def _activity(seed: int, out_dir: Path, file_format: str, cust: Frame, users: Frame,
               spans: Frame, clock: Clock, widths: dict[str, int],
-              say: Callable[[str], None]) -> dict[str, int]:
+              say: Callable[[str], None], events_scale: float = 1.0) -> dict[str, int]:
     """Usage events, tickets and NPS answers, a block of customers at a time to bound memory.
 
     Events are written block by block (ids follow customer, then time); tickets and answers
@@ -153,7 +153,7 @@ def _activity(seed: int, out_dir: Path, file_format: str, cust: Frame, users: Fr
         rows = _take(rows_all, np.arange(lo, hi))
         fade = _fade(rows)
         avail = _available_users(users, rows["cust"], rows["start"], clock)
-        usage = _usage(rng, cust, users, rows, fade, avail)
+        usage = _usage(rng, cust, users, rows, fade, avail, events_scale)
         _keep_planted_exact(usage, onb)
         ev = _concat([usage, _planted_events(rng, cust, users, onb, block)])
         ev = _take(ev, np.lexsort((ev["at"], ev["cust"])))

@@ -27,6 +27,7 @@ import pandas as pd
 from retain.contract import TABLES, Table, appended_rows
 from retain.validation.aggregates import FxSettings, Increment, TableCheck, relation, table_checks
 from retain.validation.frames import SAMPLE_SIZE, check_frame, row_chunks, suspect_rows
+from retain.validation.rules import row_checks
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 RESULTS_FILE = "validation.json"
@@ -56,6 +57,7 @@ class ValidationResult:
     report_dir: Path
     seconds: float
     rows: dict[str, int] = field(default_factory=dict)
+    data_docs: bool = True  # GX ran and wrote Data Docs (only when a rule had rows to decide)
 
     @property
     def blocking_failures(self) -> list[Failure]:
@@ -75,8 +77,10 @@ class ValidationResult:
         lines = [f"raw validation {verdict}, {len(self.warnings)} warning(s), "
                  f"{sum(self.rows.values()):,} rows in {self.seconds:.1f}s"]
         lines += [failure.line() for failure in self.failures]
-        lines.append(f"full results: {self.report_dir / RESULTS_FILE}; "
-                     f"data docs: {self.report_dir / DATA_DOCS_FOLDER / 'index.html'}")
+        docs = (f"data docs: {self.report_dir / DATA_DOCS_FOLDER / 'index.html'}"
+                if self.data_docs else "no data docs: no row could break a rule and every "
+                "table check passed, so Great Expectations had nothing to decide")
+        lines.append(f"full results: {self.report_dir / RESULTS_FILE}; {docs}")
         return "\n".join(lines)
 
 
@@ -194,31 +198,68 @@ def _index_columns(table: Table) -> list[str]:
     return [table.primary_key] if table.primary_key else list(table.unique_together)
 
 
-def _row_count(con: duckdb.DuckDBPyConnection, table: Table, where: str | None) -> int:
-    query = f"select count(*) from {relation(table.name)}" + (f" where {where}" if where else "")
-    [(count,)] = con.execute(query).fetchall()
-    return int(count)
+def _counts(con: duckdb.DuckDBPyConnection, table: Table, where: str | None) -> tuple[int, int]:
+    """The rows a validation reads (matching where, when given) and how many of them may
+    break a row rule (frames.suspect_rows), in one pass."""
+    query = (f"select count(*), count(*) filter (where {suspect_rows(table)}) "
+             f"from {relation(table.name)}" + (f" where {where}" if where else ""))
+    [(rows, suspects)] = con.execute(query).fetchall()
+    return int(rows), int(suspects)
 
 
-def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
-                    absent: frozenset[str], fx: FxSettings, chunk_rows: int,
-                    gx_results: list[dict[str, Any]],
-                    increment: Increment | None) -> tuple[list[Failure], int]:
-    index_columns = _index_columns(table)
-    # Imported here: Great Expectations takes seconds to import, which only a
-    # validation should pay (not `retain --help`, nor every Dagster code load).
-    from retain.validation.suites import row_suite, table_suite
+@dataclass
+class _TableScan:
+    """What DuckDB found in one table before GX: its rows, the rows that may break a row
+    rule, and the frame of table-check counts with samples."""
 
-    rows_checkpoint = _checkpoint(context, row_suite(table), index_columns)
-    row_failures: dict[int, Failure] = {}  # by position in the suite
+    table: Table
+    unchanged: bool  # an incremental run's table whose file did not change
+    rows: int
+    suspects: int
+    where: str | None
+    checks: list[TableCheck]
+    frame: pd.DataFrame
+    samples: dict[str, list[str]]
+
+    @property
+    def clean(self) -> bool:
+        """No row may break a row rule and every table check is within its bounds: every
+        expectation would pass, so GX has nothing to decide."""
+        counts = self.frame.iloc[0] if len(self.frame.columns) else {}
+        return self.suspects == 0 and all(
+            check.min_rows <= counts[check.name]
+            and (check.max_rows is None or counts[check.name] <= check.max_rows)
+            for check in self.checks)
+
+
+def _scan_table(con: duckdb.DuckDBPyConnection, table: Table, absent: frozenset[str],
+                fx: FxSettings, increment: Increment | None) -> _TableScan:
     # An incremental run checks only the rows it loaded (rows of earlier runs
     # passed then); a table whose file did not change gets no row checks.
     unchanged = increment is not None and table.name in increment.unchanged
     appended = appended_rows(table, increment.appended_from if increment else None)
-    rows = 0 if unchanged else _row_count(con, table, appended)
+    rows, suspects = (0, 0) if unchanged else _counts(con, table, appended)
+    checks = table_checks(table, absent, fx, increment)
+    frame, samples = check_frame(con, checks)
+    return _TableScan(table, unchanged, rows, suspects, appended, checks, frame, samples)
+
+
+def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, scan: _TableScan,
+                    chunk_rows: int, gx_results: list[dict[str, Any]]) -> list[Failure]:
+    """GX's verdict on one table: its row suite on the rows that may break a rule, its
+    table suite on the frame of check counts."""
+    table = scan.table
+    index_columns = _index_columns(table)
+    # Imported here: Great Expectations takes seconds to import, which only a
+    # validation with something to decide should pay.
+    from retain.validation.suites import row_suite, table_suite
+
+    rows_checkpoint = _checkpoint(context, row_suite(table), index_columns)
+    row_failures: dict[int, Failure] = {}  # by position in the suite
     # GX sees only the rows that may break a rule; the others pass every expectation.
-    suspects = suspect_rows(table) if appended is None else f"{appended} and {suspect_rows(table)}"
-    for chunk in [] if unchanged else row_chunks(con, table, chunk_rows, suspects):
+    suspects = (suspect_rows(table) if scan.where is None
+                else f"{scan.where} and {suspect_rows(table)}")
+    for chunk in [] if scan.unchanged else row_chunks(con, table, chunk_rows, suspects):
         for validation in rows_checkpoint.run(
                 batch_parameters={"dataframe": chunk}).run_results.values():
             for position, outcome in enumerate(validation.results):
@@ -228,14 +269,25 @@ def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, table: Table,
                                               if position in row_failures else failure)
             gx_results.append(validation.to_json_dict())
 
-    checks = table_checks(table, absent, fx, increment)
-    frame, samples = check_frame(con, checks)
     failures = list(row_failures.values())
-    for validation in _checkpoint(context, table_suite(table, checks), []).run(
-            batch_parameters={"dataframe": frame}).run_results.values():
-        failures += _table_failures(validation, table, checks, samples)
+    for validation in _checkpoint(context, table_suite(table, scan.checks), []).run(
+            batch_parameters={"dataframe": scan.frame}).run_results.values():
+        failures += _table_failures(validation, table, scan.checks, scan.samples)
         gx_results.append(validation.to_json_dict())
-    return failures, rows
+    return failures
+
+
+def _passed_in_duckdb(scans: list[_TableScan]) -> dict[str, Any]:
+    """What validation.json says of a validation every rule passed without GX: per table,
+    the rows read, the row rules none of them may break, and each table check's count."""
+    return {scan.table.name: {
+        "rows": scan.rows,
+        "row_rules": len(row_checks(scan.table)),
+        "rows_that_may_break_a_row_rule": scan.suspects,
+        "table_checks": [{"column": check.column, "rule": check.rule,
+                          "observed": int(scan.frame.iloc[0][check.name])}
+                         for check in scan.checks],
+    } for scan in scans}
 
 
 def validate_raw(warehouse: Path, report_dir: Path, *,
@@ -246,6 +298,12 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
                  increment: Increment | None = None) -> ValidationResult:
     """Validate every present raw table of warehouse; write results to report_dir.
 
+    DuckDB first selects, in every table, the rows that may break a row rule and
+    computes the table checks. When none may and every check passes, Great
+    Expectations (seconds to import) has nothing to decide and is not started: the
+    results say which rules ran and passed. Otherwise GX validates every table and
+    writes Data Docs.
+
     increment: what an incremental run loaded; row checks then read only the
     rows it loaded, and keys and relationships of an appended table only
     those rows'.
@@ -254,11 +312,11 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
     dbt can open the file next.
     """
     started = time.perf_counter()
-    context = _gx_context(report_dir)
-    context.data_sources.add_pandas("raw")
+    fx = fx or FxSettings()
+    scans: list[_TableScan] = []
     failures: list[Failure] = []
-    rows: dict[str, int] = {}
     gx_results: list[dict[str, Any]] = []
+    context = None
     with duckdb.connect(str(warehouse), read_only=True, config=config or {}) as con:
         con.execute("set enable_progress_bar = false")
         for table in TABLES:
@@ -266,33 +324,49 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
                 progress(f"validated {table.name:<20} absent (optional): nothing to check")
                 continue
             table_started = time.perf_counter()
-            found, rows[table.name] = _validate_table(context, con, table, absent,
-                                                      fx or FxSettings(),
-                                                      chunk_rows, gx_results, increment)
-            failures += found
-            scope = (" rows (file unchanged: table checks only)"
-                     if increment and table.name in increment.unchanged
-                     else " new rows" if increment and table.appended_on else " rows")
-            progress(f"validated {table.name:<20} {rows[table.name]:>12,}{scope}, "
-                     f"{sum(f.blocking for f in found)} blocking, "
-                     f"{sum(not f.blocking for f in found)} warning(s) "
+            scans.append(scan := _scan_table(con, table, absent, fx, increment))
+            progress(f"checked   {table.name:<20} {scan.rows:>12,}{_scope(table, increment)}, "
+                     f", {scan.suspects:,} may break a row rule, "
+                     f"{'every rule passed' if scan.clean else 'for GX to decide'} "
                      f"in {time.perf_counter() - table_started:.1f}s")
-    result = ValidationResult(failures, report_dir, 0.0, rows)
-    _write_report(context, result, gx_results)
+        if not all(scan.clean for scan in scans):
+            context = _gx_context(report_dir)
+            context.data_sources.add_pandas("raw")
+            for scan in scans:
+                table_started = time.perf_counter()
+                found = _validate_table(context, con, scan, chunk_rows, gx_results)
+                failures += found
+                progress(f"validated {scan.table.name:<20} {sum(f.blocking for f in found)} "
+                         f"blocking, {sum(not f.blocking for f in found)} warning(s) "
+                         f"in {time.perf_counter() - table_started:.1f}s")
+    result = ValidationResult(failures, report_dir, 0.0,
+                              {scan.table.name: scan.rows for scan in scans},
+                              data_docs=context is not None)
+    _write_report(context, result, gx_results,
+                  None if context is not None else _passed_in_duckdb(scans))
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _write_report(context: Any, result: ValidationResult,
-                  gx_results: list[dict[str, Any]]) -> None:
-    """validation.json (ours and GX's full results) and a fresh Data Docs site."""
+def _scope(table: Table, increment: Increment | None) -> str:
+    if increment and table.name in increment.unchanged:
+        return " rows (file unchanged: table checks only)"
+    return " new rows" if increment and table.appended_on else " rows"
+
+
+def _write_report(context: Any, result: ValidationResult, gx_results: list[dict[str, Any]],
+                  passed_in_duckdb: dict[str, Any] | None) -> None:
+    """validation.json (ours, and GX's full results when GX ran) and a fresh Data Docs
+    site when GX ran (a stale one would show another run)."""
     result.report_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(result.report_dir / DATA_DOCS_FOLDER, ignore_errors=True)
-    context.build_data_docs(site_names=["retain"])
+    if context is not None:
+        context.build_data_docs(site_names=["retain"])
     (result.report_dir / RESULTS_FILE).write_text(json.dumps({
         "passed": result.passed,
         "blocking_failures": [asdict(failure) for failure in result.blocking_failures],
         "warnings": [asdict(failure) for failure in result.warnings],
         "rows": result.rows,
-        "gx_validation_results": gx_results,
+        **({"gx_validation_results": gx_results} if passed_in_duckdb is None else
+           {"passed_without_great_expectations": passed_in_duckdb}),
     }, indent=1, default=str))

@@ -25,8 +25,8 @@ import pytest
 
 from retain import cli
 from retain.contract import TABLES_BY_NAME
-from retain.dbt import DbtOutcome
-from retain.failures import ExitCode
+from retain.dbt import DbtOutcome, _outcome_from_run_results
+from retain.failures import OUT_OF_MEMORY_REMEDY, ExitCode
 from retain.incremental import state_path
 from retain.pipeline import RunReport, _build_failure, shrunk_tables
 from retain.publish import (
@@ -458,6 +458,29 @@ def test_out_of_memory_in_dbt_names_the_model_the_limit_and_the_way_out() -> Non
     assert "int_customer_snapshot_30d_user_windows" in line
     assert "ran out of memory under DuckDB's limit of" in line
     assert "raise the limit with RETAIN_DUCKDB_MEMORY_LIMIT" in line
+
+
+def test_out_of_memory_read_from_dbt_s_results_reaches_the_run_s_last_line(
+        tmp_path: Path) -> None:
+    # dbt's run_results.json as dbt 1.11 writes it for a model DuckDB could not fit in
+    # its memory limit: the cause is on the message's second line.
+    (tmp_path / "run_results.json").write_text(json.dumps({"results": [
+        {"unique_id": "model.retain.int_user_day_usage", "status": "error",
+         "message": "Runtime Error in model int_user_day_usage (models/x.sql)\n  Out of "
+                    "Memory Error: failed to allocate data of size 16.0 MiB (5.0 GiB/5.1 "
+                    "GiB used)"},
+        {"unique_id": "test.retain.not_null_x", "status": "fail",
+         "message": "Got 2 results, configured to fail if != 0"}]}))
+    outcome = DbtOutcome(False)
+    _outcome_from_run_results(tmp_path / "run_results.json", outcome)
+    code, [line] = _build_failure(Settings(), outcome)
+    assert code == ExitCode.MACHINE_REFUSED
+    assert line.startswith("dbt build ran out of memory under DuckDB's limit of ")
+    assert ("model.retain.int_user_day_usage: Runtime Error in model int_user_day_usage "
+            "(models/x.sql): Out of Memory Error: failed to allocate data") in line
+    assert line.endswith(OUT_OF_MEMORY_REMEDY)
+    assert outcome.failures[1] == ("test.retain.not_null_x: Got 2 results, configured to "
+                                   "fail if != 0")
 
 
 def test_an_unexpected_error_is_one_line_with_the_traceback_in_a_file(
