@@ -260,3 +260,24 @@ def test_lifecycle_variety(raw: dict[str, pd.DataFrame]) -> None:
     events = raw["usage_events"]
     assert {"login", "setup_completed", "integration_connected"} <= set(events["event_name"])
     assert events["user_id"].isna().any() and events["user_id"].notna().mean() > 0.9
+
+
+def test_events_scale_multiplies_the_active_user_days(tmp_path: Path) -> None:
+    # The memory check of the performance issue runs on twice the default usage: the
+    # same customers, users and billing, about twice the events (system events, one in
+    # ten, stay as they are), the users active on about twice as many days. Tickets and
+    # answers are drawn after the events from the same stream, so they differ.
+    counts = {scale: generate_raw_data(tmp_path / str(scale), customers=300, seed=7,
+                                       end_date=date(2026, 6, 30), file_format="parquet",
+                                       events_scale=scale)
+              for scale in (1.0, 2.0)}
+    activity = {"usage_events", "support_tickets", "nps_responses"}
+    assert {table: rows for table, rows in counts[1.0].items() if table not in activity} \
+        == {table: rows for table, rows in counts[2.0].items() if table not in activity}
+    assert 1.7 < counts[2.0]["usage_events"] / counts[1.0]["usage_events"] < 2.1
+    user_days = {scale: pq.read_table(tmp_path / str(scale) / "usage_events.parquet").to_pandas()
+                 .dropna(subset=["user_id"]).assign(day=lambda f: f.occurred_at.dt.date)
+                 [["user_id", "day"]].drop_duplicates().shape[0] for scale in counts}
+    assert 1.7 < user_days[2.0] / user_days[1.0] < 2.1
+    with pytest.raises(ValueError, match="events_scale"):
+        generate_raw_data(tmp_path / "no", customers=10, events_scale=0.5)
