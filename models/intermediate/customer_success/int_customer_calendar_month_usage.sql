@@ -1,33 +1,37 @@
--- Each customer's product use per calendar month, from the user-days once:
--- active users and days, events, and the month's last active day.
--- Incremental: a run recomputes the months from incremental_start_month() on.
+-- Each customer's product use per calendar month, from its user-months
+-- (int_user_month_usage): active users and days, events, and the month's
+-- last active day. Incremental: a run recomputes the months from
+-- incremental_start_month() on.
 {{ config(**replace_range_config(from_first_month('month'), 'month')) }}
 
 with
 
-int_user_day_usage as (
+int_user_month_usage as (
     select
         customer_id,
-        user_id,
-        date_day,
         activity_month,
         events,
-        is_active
-    from {{ ref('int_user_day_usage') }}
+        active_days,
+        last_active_day,
+        active_days_bitmap
+    from {{ ref('int_user_month_usage') }}
     {% if is_incremental() -%}
         where activity_month >= {{ incremental_start_month() }}
     {%- endif %}
 ),
 
+-- A user has one row per customer and month, so counting the active rows
+-- counts distinct active users; distinct active days are the days set in
+-- any of the users' day bitmaps.
 monthly_usage as (
     select
         customer_id,
         activity_month as month,
-        count(distinct case when is_active then user_id end) as active_users,
-        count(distinct case when is_active then date_day end) as active_days,
+        sum(case when active_days > 0 then 1 else 0 end) as active_users,
+        {{ days_in_bitmaps('active_days_bitmap') }} as active_days,
         sum(events) as events,
-        max(case when is_active then date_day end) as last_active_day
-    from int_user_day_usage
+        max(last_active_day) as last_active_day
+    from int_user_month_usage
     group by
         customer_id,
         activity_month

@@ -28,40 +28,38 @@ int_customer_seats_monthly as (
     from {{ ref('int_customer_seats_monthly') }}
 ),
 
-customer_months as (
+-- Every month in which the customer has events or mrr: the two joined in
+-- full, then the seats of those months.
+usage_and_mrr as (
     select
-        customer_id,
-        month
+        coalesce(int_customer_calendar_month_usage.customer_id, int_customer_mrr_monthly.customer_id)
+            as customer_id,
+        coalesce(int_customer_calendar_month_usage.month, int_customer_mrr_monthly.month) as month,
+        coalesce(int_customer_calendar_month_usage.active_users, 0) as active_users,
+        coalesce(int_customer_calendar_month_usage.active_days, 0) as active_days,
+        coalesce(int_customer_calendar_month_usage.events, 0) as events,
+        coalesce(int_customer_mrr_monthly.mrr, 0) as mrr
     from int_customer_calendar_month_usage
-    union
-    select
-        customer_id,
-        month
-    from int_customer_mrr_monthly
+    full outer join int_customer_mrr_monthly
+        on
+            int_customer_calendar_month_usage.customer_id = int_customer_mrr_monthly.customer_id
+            and int_customer_calendar_month_usage.month = int_customer_mrr_monthly.month
 ),
 
 joined as (
     select
-        customer_months.customer_id,
-        customer_months.month,
-        coalesce(int_customer_calendar_month_usage.active_users, 0) as active_users,
-        coalesce(int_customer_calendar_month_usage.active_days, 0) as active_days,
-        coalesce(int_customer_calendar_month_usage.events, 0) as events,
-        coalesce(int_customer_seats_monthly.seats, 0) as seats,
-        coalesce(int_customer_mrr_monthly.mrr, 0) as mrr
-    from customer_months
-    left join int_customer_calendar_month_usage
-        on
-            customer_months.customer_id = int_customer_calendar_month_usage.customer_id
-            and customer_months.month = int_customer_calendar_month_usage.month
+        usage_and_mrr.customer_id,
+        usage_and_mrr.month,
+        usage_and_mrr.active_users,
+        usage_and_mrr.active_days,
+        usage_and_mrr.events,
+        usage_and_mrr.mrr,
+        coalesce(int_customer_seats_monthly.seats, 0) as seats
+    from usage_and_mrr
     left join int_customer_seats_monthly
         on
-            customer_months.customer_id = int_customer_seats_monthly.customer_id
-            and customer_months.month = int_customer_seats_monthly.month
-    left join int_customer_mrr_monthly
-        on
-            customer_months.customer_id = int_customer_mrr_monthly.customer_id
-            and customer_months.month = int_customer_mrr_monthly.month
+            usage_and_mrr.customer_id = int_customer_seats_monthly.customer_id
+            and usage_and_mrr.month = int_customer_seats_monthly.month
 ),
 
 final as (

@@ -30,53 +30,53 @@ int_customer_calendar_month_usage as (
     from {{ ref('int_customer_calendar_month_usage') }}
 ),
 
--- Last active day up to each snapshot: the latest per month, carried forward
--- over the customer's later months (a month's days all precede its snapshot).
-customer_months as (
+-- Last active day up to each snapshot: the snapshot months and the months
+-- with usage in one stream, and a running max over the customer's months
+-- (a month's days all precede its snapshot). The range frame takes in the
+-- usage row of the snapshot's own month, whatever the order of the two.
+customer_month_activity as (
     select
         customer_id,
-        month
+        month,
+        true as is_snapshot_month,
+        cast(null as date) as last_active_day
     from int_customer_snapshot_months
-    union
+    union all
     select
         customer_id,
-        month
+        month,
+        false as is_snapshot_month,
+        last_active_day
     from int_customer_calendar_month_usage
 ),
 
 last_activity as (
     select
-        customer_months.customer_id,
-        customer_months.month,
-        max(int_customer_calendar_month_usage.last_active_day) over (
-            partition by customer_months.customer_id
-            order by customer_months.month
-            rows between unbounded preceding and current row
+        customer_id,
+        month,
+        is_snapshot_month,
+        max(last_active_day) over (
+            partition by customer_id
+            order by month
+            range between unbounded preceding and current row
         ) as last_active_day
-    from customer_months
-    left join int_customer_calendar_month_usage
-        on
-            customer_months.customer_id = int_customer_calendar_month_usage.customer_id
-            and customer_months.month = int_customer_calendar_month_usage.month
+    from customer_month_activity
 ),
 
 final as (
     select
-        cast(int_customer_snapshot_months.customer_id as {{ dbt.type_string() }}) as customer_id,
-        cast(int_customer_snapshot_months.month as date) as month,
+        cast(last_activity.customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(last_activity.month as date) as month,
         cast(coalesce(int_customer_snapshot_30d_user_windows.active_users_30d, 0) as {{ dbt.type_bigint() }}) as active_users_30d,
         cast(coalesce(int_customer_snapshot_30d_user_windows.active_users_previous_30d, 0) as {{ dbt.type_bigint() }})
             as active_users_previous_30d,
         cast(last_activity.last_active_day as date) as last_active_day
-    from int_customer_snapshot_months
+    from last_activity
     left join int_customer_snapshot_30d_user_windows
         on
-            int_customer_snapshot_months.customer_id = int_customer_snapshot_30d_user_windows.customer_id
-            and int_customer_snapshot_months.month = int_customer_snapshot_30d_user_windows.month
-    left join last_activity
-        on
-            int_customer_snapshot_months.customer_id = last_activity.customer_id
-            and int_customer_snapshot_months.month = last_activity.month
+            last_activity.customer_id = int_customer_snapshot_30d_user_windows.customer_id
+            and last_activity.month = int_customer_snapshot_30d_user_windows.month
+    where last_activity.is_snapshot_month
 )
 
 select * from final

@@ -24,18 +24,66 @@ int_calendar_days as (
     from {{ ref('int_calendar_days') }}
 ),
 
--- A user active for two customers on a day is one active user.
 active_user_days as (
-    select distinct
+    select
         user_id,
         date_day
     from int_user_day_usage
     where is_active
 ),
 
-first_active_day as (
-    select min(active_user_days.date_day) as date_day
+-- Window logic instead of days x users: an active day d keeps the user in
+-- the dau, wau and mau windows for days d..d, d..d+6 and d..d+29, up to (not
+-- including) the user's next active day, which takes over. The resulting
+-- intervals never overlap, so counting intervals counts users. A user active
+-- for two customers on a day has two rows there, the first of which ends at
+-- once (its next active day is the same day): one active user, without a
+-- DISTINCT over the user-days.
+user_coverage as (
+    select
+        date_day,
+        lead(date_day) over (partition by user_id order by date_day) as next_active_day
     from active_user_days
+),
+
+-- Days the active day covers before the next one takes over, at most the 30
+-- of mau (0 for the first of two rows of one user-day).
+coverage_lengths as (
+    select
+        date_day,
+        case
+            when next_active_day is null then 30
+            else least({{ dbt.datediff('date_day', 'next_active_day', 'day') }}, 30)
+        end as covered_days
+    from user_coverage
+),
+
+-- The intervals are counted per start and length (at most 31 per day), so
+-- the dates below are computed on a small table.
+coverage_intervals as (
+    select
+        date_day,
+        covered_days,
+        count(*) as intervals
+    from coverage_lengths
+    group by
+        date_day,
+        covered_days
+),
+
+coverage_bounds as (
+    select
+        date_day,
+        intervals,
+        cast({{ dbt.dateadd('day', 'least(covered_days, 1)', 'date_day') }} as date) as dau_ends_before,
+        cast({{ dbt.dateadd('day', 'least(covered_days, 7)', 'date_day') }} as date) as wau_ends_before,
+        cast({{ dbt.dateadd('day', 'covered_days', 'date_day') }} as date) as mau_ends_before
+    from coverage_intervals
+),
+
+first_active_day as (
+    select min(coverage_intervals.date_day) as date_day
+    from coverage_intervals
     {% if is_incremental() -%}
         -- The days already built start at the first active day of all.
         union all
@@ -56,46 +104,18 @@ report_days as (
     {%- endif %}
 ),
 
--- Window logic instead of days x users: an active day d keeps the user in
--- the wau window for days d..d+6 and in the mau window for d..d+29, up to
--- (not including) the user's next active day, which takes over. The
--- resulting intervals never overlap, so counting intervals counts users.
-user_coverage as (
-    select
-        user_id,
-        date_day,
-        lead(date_day) over (partition by user_id order by date_day) as next_active_day
-    from active_user_days
-),
-
-coverage_bounds as (
-    select
-        date_day,
-        case
-            when next_active_day is null or next_active_day > {{ dbt.dateadd('day', 7, 'date_day') }}
-                then cast({{ dbt.dateadd('day', 7, 'date_day') }} as date)
-            else next_active_day
-        end as wau_ends_before,
-        case
-            when next_active_day is null or next_active_day > {{ dbt.dateadd('day', 30, 'date_day') }}
-                then cast({{ dbt.dateadd('day', 30, 'date_day') }} as date)
-            else next_active_day
-        end as mau_ends_before
-    from user_coverage
-),
-
--- +1 where a user's coverage starts, -1 the day after it ends.
+-- + where an interval starts, - the day after it ends.
 coverage_changes as (
     select
         date_day as change_day,
-        1 as dau_change,
-        1 as wau_change,
-        1 as mau_change
+        intervals as dau_change,
+        intervals as wau_change,
+        intervals as mau_change
     from coverage_bounds
     union all
     select
-        cast({{ dbt.dateadd('day', 1, 'date_day') }} as date) as change_day,
-        -1 as dau_change,
+        dau_ends_before as change_day,
+        -intervals as dau_change,
         0 as wau_change,
         0 as mau_change
     from coverage_bounds
@@ -103,7 +123,7 @@ coverage_changes as (
     select
         wau_ends_before as change_day,
         0 as dau_change,
-        -1 as wau_change,
+        -intervals as wau_change,
         0 as mau_change
     from coverage_bounds
     union all
@@ -111,7 +131,7 @@ coverage_changes as (
         mau_ends_before as change_day,
         0 as dau_change,
         0 as wau_change,
-        -1 as mau_change
+        -intervals as mau_change
     from coverage_bounds
 ),
 
