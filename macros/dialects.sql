@@ -25,3 +25,28 @@
 {% macro spark__quoted_string(text) -%}
     {{ return(default__quoted_string(text | replace('\\', '\\\\'))) }}
 {%- endmacro %}
+
+{#- An aggregate: the n-th smallest value of `expression` in the group (1 =
+    the smallest; NULL when the group has fewer than n values). `n` must be
+    constant within the group (a grouped column). Ties count once each, so the
+    value does not depend on how tied rows are ordered. `top_n` bounds the
+    work: on DuckDB, groups with n <= top_n keep only their top_n smallest
+    values (a small fixed-size state, no sort of the raw rows); a group with a
+    larger n falls back to sorting its whole list. -#}
+{% macro nth_smallest(expression, n, top_n=8) -%}
+    {{ return(adapter.dispatch('nth_smallest', 'retain')(expression, n, top_n)) }}
+{%- endmacro %}
+
+{#- Spark 4: sort the group's values; try_element_at gives NULL past the end
+    (element_at raises under ANSI mode). -#}
+{% macro default__nth_smallest(expression, n, top_n) -%}
+    try_element_at(array_sort(collect_list({{ expression }})), cast({{ n }} as int))
+{%- endmacro %}
+
+{#- DuckDB: min(x, k) keeps the k smallest values, in order, per group. -#}
+{% macro duckdb__nth_smallest(expression, n, top_n) -%}
+    coalesce(
+        list_extract(min({{ expression }}, {{ top_n | int }}) filter (where {{ n }} <= {{ top_n | int }}), {{ n }}),
+        list_extract(list_sort(list({{ expression }}) filter (where {{ n }} > {{ top_n | int }})), {{ n }})
+    )
+{%- endmacro %}

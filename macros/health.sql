@@ -16,3 +16,34 @@
         'days_since_last_activity': 'days_since_last_activity',
     }) }}
 {%- endmacro %}
+
+{#- risk_signals, row-wise and in plain SQL (no unpivot, sort, list or
+    string aggregate): the names whose value (points lost) is > 0, largest
+    first, ties by name. `values_by_name` maps each name to its column, which
+    must not be NULL (0 when the signal lost nothing or has no value).
+    value_rank(): a name's 0-based place among the names with a value > 0 =
+    how many others have a larger value, or an equal one and a smaller name
+    (names are compared here, at compile time), as a sum of 0/1 terms. -#}
+{% macro value_rank(values_by_name, name) -%}
+    {%- set value = values_by_name[name] -%}
+    {%- for other, other_value in values_by_name.items() if other != name %}
+    cast({{ other_value }} {{ '>=' if other < name else '>' }} {{ value }} as {{ dbt.type_int() }})
+    {{- ' +' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The names joined by `delimiter` in the order of their value_rank() columns
+    (`ranks_by_name`): the k-th place holds the name with value > 0 and rank
+    k; concat_ws skips the empty places ('' when none). -#}
+{% macro names_in_rank_order(values_by_name, ranks_by_name, delimiter=',') -%}
+    concat_ws(
+        {{ dbt.string_literal(delimiter) }}
+        {%- for place in range(values_by_name | length) %},
+        case
+            {%- for name, value in values_by_name.items() %}
+            when {{ ranks_by_name[name] }} = {{ place }} and {{ value }} > 0 then '{{ name }}'
+            {%- endfor %}
+        end
+        {%- endfor %}
+    )
+{%- endmacro %}

@@ -20,28 +20,39 @@ int_onboarding_milestones as (
     from {{ ref('int_onboarding_milestones') }}
 ),
 
-milestones_at_snapshot as (
+-- The two moments a customer's onboarding status changes (macros/onboarding.sql):
+-- one row per customer, so that each month is a single comparison instead
+-- of every milestone joined to every month and grouped again.
+onboarding_transitions as (
+    select
+        customer_id,
+        min(onboarding_started_at) as onboarding_started_at,
+        {{ onboarding_completed_from('achieved_at', 'window_ends_at') }} as onboarding_completed_from,
+        {{ onboarding_missed_from('achieved_at', 'window_ends_at') }} as onboarding_missed_from
+    from int_onboarding_milestones
+    group by customer_id
+),
+
+onboarding_at_snapshot as (
     select
         int_customer_snapshot_months.customer_id,
         int_customer_snapshot_months.month,
-        int_onboarding_milestones.onboarding_started_at,
-        {{ milestone_status('int_onboarding_milestones.achieved_at', 'int_onboarding_milestones.window_ends_at',
-            'int_customer_snapshot_months.snapshot_end_at') }} as status
+        onboarding_transitions.onboarding_started_at,
+        {{ onboarding_status_at('onboarding_transitions.onboarding_completed_from',
+            'onboarding_transitions.onboarding_missed_from',
+            'int_customer_snapshot_months.snapshot_end_at') }} as onboarding_status
     from int_customer_snapshot_months
-    inner join int_onboarding_milestones
-        on int_customer_snapshot_months.customer_id = int_onboarding_milestones.customer_id
+    inner join onboarding_transitions
+        on int_customer_snapshot_months.customer_id = onboarding_transitions.customer_id
 ),
 
 final as (
     select
         cast(customer_id as {{ dbt.type_string() }}) as customer_id,
         cast(month as date) as month,
-        cast(min(onboarding_started_at) as {{ dbt.type_timestamp() }}) as onboarding_started_at,
-        cast({{ customer_onboarding_status('status') }} as {{ dbt.type_string() }}) as onboarding_status
-    from milestones_at_snapshot
-    group by
-        customer_id,
-        month
+        cast(onboarding_started_at as {{ dbt.type_timestamp() }}) as onboarding_started_at,
+        cast(onboarding_status as {{ dbt.type_string() }}) as onboarding_status
+    from onboarding_at_snapshot
 )
 
 select * from final

@@ -25,7 +25,6 @@ onboarding_milestones as (
 
 usage_events as (
     select
-        event_id,
         customer_id,
         event_name,
         occurred_at
@@ -33,10 +32,10 @@ usage_events as (
 ),
 
 -- The raw events are the largest table: only the names a milestone counts
--- are read.
+-- are read, in one pass (usage_events is read by this CTE alone, so that
+-- the engine streams it instead of materialising it for a second reader).
 milestone_events as (
     select
-        usage_events.event_id,
         usage_events.customer_id,
         usage_events.event_name,
         usage_events.occurred_at
@@ -45,9 +44,15 @@ milestone_events as (
 ),
 
 -- Without usage events (the optional file is absent) nothing is evaluable:
--- the relation is empty rather than every milestone "missed".
+-- the relation is empty rather than every milestone "missed". Its own look
+-- at the relation: it stops at the first event.
 usage_events_present as (
-    select case when exists (select usage_events.event_id from usage_events) then 1 else 0 end as has_events
+    select
+        case
+            when exists (select any_usage_events.event_id from {{ ref('stg_usage_events') }} as any_usage_events)
+                then 1
+            else 0
+        end as has_events
 ),
 
 -- Each milestone's window is [start, start + within_days x 24 hours).
@@ -85,17 +90,14 @@ milestones_to_evaluate as (
     {%- endif %}
 ),
 
--- Each milestone's events at or after the customer's onboarding start, in
--- time order.
-milestone_events_ranked as (
+-- Each evaluated milestone's events at or after the customer's onboarding
+-- start (late ones too: achieved_at may fall after the window).
+milestone_events_after_start as (
     select
         milestones_to_evaluate.customer_id,
         milestones_to_evaluate.milestone_id,
-        milestone_events.occurred_at,
-        row_number() over (
-            partition by milestones_to_evaluate.customer_id, milestones_to_evaluate.milestone_id
-            order by milestone_events.occurred_at, milestone_events.event_id
-        ) as event_number
+        milestones_to_evaluate.min_count,
+        milestone_events.occurred_at
     from milestones_to_evaluate
     inner join milestone_events
         on
@@ -104,18 +106,20 @@ milestone_events_ranked as (
             and milestones_to_evaluate.onboarding_started_at <= milestone_events.occurred_at
 ),
 
--- achieved_at is the time of the min_count-th event, even when it is late.
+-- achieved_at is the time of the min_count-th event, even when it is late:
+-- the min_count-th smallest occurred_at (tied events share their time, so
+-- which of them is counted first does not matter). An aggregate that keeps
+-- a few smallest times per milestone, not a sort of every event.
 milestones_achieved as (
     select
-        milestones_to_evaluate.customer_id,
-        milestones_to_evaluate.milestone_id,
-        milestone_events_ranked.occurred_at as achieved_at
-    from milestones_to_evaluate
-    inner join milestone_events_ranked
-        on
-            milestones_to_evaluate.customer_id = milestone_events_ranked.customer_id
-            and milestones_to_evaluate.milestone_id = milestone_events_ranked.milestone_id
-            and milestones_to_evaluate.min_count = milestone_events_ranked.event_number
+        customer_id,
+        milestone_id,
+        {{ nth_smallest('occurred_at', 'min_count') }} as achieved_at
+    from milestone_events_after_start
+    group by
+        customer_id,
+        milestone_id,
+        min_count
 ),
 
 -- Status at as_of_end: later windows are still in progress (right-censored).
