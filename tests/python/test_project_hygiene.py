@@ -175,3 +175,115 @@ def test_readme_glossary_matches_the_dbt_docs(manifest: dict) -> None:
     assert readme_section(readme) == render_glossary(manifest), (
         "README.md's metric glossary differs from the dbt docs: run `make glossary` "
         "(dbt parse, then .venv/bin/python -m retain.glossary --write) and commit README.md")
+
+
+# Per-column tests that one model-level column_facts test (macros/test_column_facts.sql)
+# holds instead: one node and one scan per model rather than one of each per fact.
+FOLDED_TESTS = ("not_null", "unique", "accepted_values")
+# The last commit with only per-column tests: every fact tested there is tested now.
+FACTS_BASELINE_COMMIT = "79d0f1da50fd93eae2f6ac4e72b67d85d515ca2a"
+
+Fact = tuple[str, str, str, tuple[Any, ...] | None]  # (model or seed, test, column, values)
+
+
+def _generic_tests(manifest: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(tested model or seed, test name, arguments with column_name) of each generic test."""
+    return [(node["attached_node"].split(".")[-1], node["test_metadata"]["name"],
+             node["test_metadata"]["kwargs"])
+            for node in manifest["nodes"].values()
+            if node["resource_type"] == "test" and node.get("test_metadata")
+            and node.get("attached_node")]
+
+
+def _column_facts(resource: str, arguments: dict[str, Any]) -> set[Fact]:
+    return ({(resource, "not_null", column, None) for column in arguments.get("not_null", [])}
+            | {(resource, "unique", column, None) for column in arguments.get("unique", [])}
+            | {(resource, "accepted_values", column, tuple(values))
+               for column, values in (arguments.get("accepted_values") or {}).items()})
+
+
+def _facts_in_manifest(manifest: dict[str, Any]) -> set[Fact]:
+    facts: set[Fact] = set()
+    for resource, test, arguments in _generic_tests(manifest):
+        if test == "column_facts":
+            facts |= _column_facts(resource, arguments)
+        elif test in FOLDED_TESTS:
+            values = tuple(arguments["values"]) if test == "accepted_values" else None
+            facts.add((resource, test, arguments["column_name"], values))
+    return facts
+
+
+def _facts_in_yml(document: dict[str, Any]) -> set[Fact]:
+    """The facts a properties yml tests, read from the file (as at an older commit)."""
+    facts: set[Fact] = set()
+    for resource in document.get("models", []) + document.get("seeds", []):
+        tests = [(None, test) for test in resource.get("data_tests") or []] + [
+            (column["name"], test) for column in resource.get("columns") or []
+            for test in column.get("data_tests") or column.get("tests") or []]
+        for column, test in tests:
+            name = test if isinstance(test, str) else next(iter(test))
+            arguments = {} if isinstance(test, str) else test[name] or {}
+            arguments = arguments.get("arguments", arguments)
+            if name == "column_facts":
+                facts |= _column_facts(resource["name"], arguments)
+            elif name in FOLDED_TESTS and column:
+                values = tuple(arguments["values"]) if name == "accepted_values" else None
+                facts.add((resource["name"], name, column, values))
+    return facts
+
+
+def test_column_facts_replace_the_per_column_tests(manifest: dict) -> None:
+    """No model keeps a per-column not_null, unique or accepted_values test (one test
+    node each): its column_facts test holds them. Seeds keep theirs."""
+    models = _models(manifest)
+    per_column = {resource for resource, test, _ in _generic_tests(manifest)
+                  if test in FOLDED_TESTS and resource in models}
+    assert not per_column, (
+        "fold these models' not_null/unique/accepted_values tests into one column_facts "
+        f"test: {sorted(per_column)}")
+
+
+def test_column_facts_name_the_models_documented_columns(manifest: dict) -> None:
+    """One column_facts test per model, named after it, over columns its yml documents
+    (a misspelt column would otherwise fail only when the build runs the test)."""
+    models = _models(manifest)
+    tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"
+             and (node.get("test_metadata") or {}).get("name") == "column_facts"]
+    assert tests, "no column_facts test: has the macro been renamed?"
+    tested = [node["attached_node"].split(".")[-1] for node in tests]
+    assert len(tested) == len(set(tested)), "a model has two column_facts tests"
+    wrong = []
+    for node, model in zip(tests, tested, strict=True):
+        if node["name"] != f"column_facts_{model}":
+            wrong.append(f"{node['name']}: name it column_facts_{model}")
+        documented = set(models[model]["columns"])
+        wrong += [f"{model}.{column}: not in its yml" for _, _, column, _ in
+                  _column_facts(model, node["test_metadata"]["kwargs"])
+                  if column not in documented]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_fact_tested_before_column_facts_is_still_tested(manifest: dict) -> None:
+    """Every not_null, unique and accepted_values fact the ymls of FACTS_BASELINE_COMMIT
+    tested, one test node each, is tested now, per column or in column_facts, with the
+    same values. A fact whose model, seed or column is gone no longer applies."""
+    def git(*arguments: str) -> str:
+        return subprocess.run(["git", *arguments], cwd=PROJECT_DIR, capture_output=True,
+                              text=True, check=True).stdout
+
+    try:
+        paths = git("ls-tree", "-r", "--name-only", FACTS_BASELINE_COMMIT, "models", "seeds")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip(f"no git history with {FACTS_BASELINE_COMMIT[:7]} here")
+    baseline: set[Fact] = set()
+    for path in paths.split():
+        if path.endswith(".yml"):
+            document = git("show", f"{FACTS_BASELINE_COMMIT}:{path}")
+            baseline |= _facts_in_yml(yaml.safe_load(document))
+    # The commit tested 105 not_null, 34 unique and 21 accepted_values facts.
+    assert len(baseline) >= 160, len(baseline)
+    columns = {node["name"]: set(node["columns"]) for node in manifest["nodes"].values()
+               if node["resource_type"] in ("model", "seed")}
+    applying = {fact for fact in baseline if fact[2] in columns.get(fact[0], set())}
+    lost = applying - _facts_in_manifest(manifest)
+    assert not lost, "facts no longer tested:\n" + "\n".join(map(str, sorted(lost)))

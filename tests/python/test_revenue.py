@@ -9,6 +9,8 @@ without SQL.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -106,9 +108,10 @@ def test_latest_fx_rate_holds_currency_constant(build_warehouse: BuildWarehouse)
 ])
 def test_a_missing_fx_rate_fails_a_plain_dbt_build(tmp_path: Path, reporting_currency: str,
                                                    failing_column: str) -> None:
-    """A rate a conversion needs and fx_rates lacks fails the rate column's not_null test
-    even without validation, instead of becoming a NULL conversion (`retain run` rejects
-    it before building: test_validation's "missing fx rate")."""
+    """A rate a conversion needs and fx_rates lacks fails the rate column's not_null fact
+    (int_invoices_converted's column_facts test) even without validation, instead of
+    becoming a NULL conversion (`retain run` rejects it before building: test_validation's
+    "missing fx rate"). The failing test's rows name the fact."""
     raw = tmp_path / "raw"
     shutil.copytree(REVENUE_FIXTURE, raw)
     rates = raw / "fx_rates.csv"
@@ -123,7 +126,11 @@ def test_a_missing_fx_rate_fails_a_plain_dbt_build(tmp_path: Path, reporting_cur
 
     assert not outcome.success
     assert [failure.split(".")[2] for failure in outcome.failures] == [
-        f"not_null_int_invoices_converted_{failing_column}"], outcome.failures
+        "column_facts_int_invoices_converted"], outcome.failures
+    results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+    [failed] = [result for result in results["results"] if result["status"] == "fail"]
+    assert [fact for fact, _ in query(warehouse, failed["compiled_code"])] == [
+        f"not_null({failing_column})"]
 
 
 def test_later_as_of_restates_with_invoices_issued_in_arrears(
