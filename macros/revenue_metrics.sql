@@ -125,14 +125,28 @@ twelve_month_retention as (
     group by base_months.dimension, base_months.dimension_value, base_months.month
 ),
 
+-- A customer once per group, month and kind of product movement, so that the
+-- counts below need no DISTINCT aggregate: DuckDB cannot spill one to disk,
+-- and at 1,000,000 customers in three dimensions it ran out of memory.
+product_movement_customer_rows as (
+    select distinct
+        dimension,
+        dimension_value,
+        month,
+        customer_id,
+        movement
+    from grouped_product_movements
+    where movement in ('upsell', 'cross_sell')
+),
+
 product_movement_customers as (
     select
         dimension,
         dimension_value,
         month,
-        count(distinct case when movement = 'upsell' then customer_id end) as upsell_customers,
-        count(distinct case when movement = 'cross_sell' then customer_id end) as cross_sell_customers
-    from grouped_product_movements
+        sum(case when movement = 'upsell' then 1 else 0 end) as upsell_customers,
+        sum(case when movement = 'cross_sell' then 1 else 0 end) as cross_sell_customers
+    from product_movement_customer_rows
     group by dimension, dimension_value, month
 ),
 

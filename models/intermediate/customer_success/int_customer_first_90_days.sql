@@ -50,14 +50,76 @@ window_events as (
             and onboarding_windows.first_90_days_end_at > stg_usage_events.occurred_at
 ),
 
-window_activity as (
+-- The window's events summed per customer, user and day: the distinct days
+-- and users below are then counted without a DISTINCT aggregate, which DuckDB
+-- cannot spill to disk.
+window_user_days as (
     select
         customer_id,
-        count(*) as first_90_days_events,
-        count(distinct case when is_active_event then cast(occurred_at as date) end) as first_90_days_active_days,
-        count(distinct case when is_active_event then user_id end) as first_90_days_active_users
+        user_id,
+        cast(occurred_at as date) as activity_date,
+        count(*) as events,
+        max(case when is_active_event then 1 else 0 end) as is_active
     from window_events
+    group by
+        customer_id,
+        user_id,
+        cast(occurred_at as date)
+),
+
+events_per_customer as (
+    select
+        customer_id,
+        sum(events) as first_90_days_events
+    from window_user_days
     group by customer_id
+),
+
+active_days_per_customer as (
+    select
+        customer_id,
+        count(*) as first_90_days_active_days
+    from (
+        select
+            customer_id,
+            activity_date
+        from window_user_days
+        where is_active = 1
+        group by
+            customer_id,
+            activity_date
+    ) as active_days
+    group by customer_id
+),
+
+active_users_per_customer as (
+    select
+        customer_id,
+        count(*) as first_90_days_active_users
+    from (
+        select
+            customer_id,
+            user_id
+        from window_user_days
+        where is_active = 1
+        group by
+            customer_id,
+            user_id
+    ) as active_users
+    group by customer_id
+),
+
+window_activity as (
+    select
+        events_per_customer.customer_id,
+        events_per_customer.first_90_days_events,
+        coalesce(active_days_per_customer.first_90_days_active_days, 0) as first_90_days_active_days,
+        coalesce(active_users_per_customer.first_90_days_active_users, 0) as first_90_days_active_users
+    from events_per_customer
+    left join active_days_per_customer
+        on events_per_customer.customer_id = active_days_per_customer.customer_id
+    left join active_users_per_customer
+        on events_per_customer.customer_id = active_users_per_customer.customer_id
 ),
 
 final as (
