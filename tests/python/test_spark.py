@@ -37,10 +37,12 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> ParityResult:
 
 def test_every_interface_table_is_identical_on_spark(parity: ParityResult) -> None:
     assert [difference.line() for difference in parity.differences] == []
-    # Every data test ran on both engines and passed.
+    # Every data test ran on both engines and passed: 117 nodes since one column_facts
+    # test per model holds its not-null, accepted-values and unique facts (205 before;
+    # test_every_fact_tested_before_column_facts_is_still_tested keeps every fact).
     duckdb_counts, spark_counts = (parity.runs[engine].dbt_counts for engine in
                                    ("duckdb", "spark"))
-    assert spark_counts.get("pass", 0) == duckdb_counts.get("pass", 0) > 150
+    assert spark_counts.get("pass", 0) == duckdb_counts.get("pass", 0) >= 117
     assert not {"error", "fail", "warn"} & spark_counts.keys()
 
 
