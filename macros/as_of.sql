@@ -28,10 +28,16 @@
 {%- endmacro %}
 
 {% macro duckdb__as_of_date() -%}
+    {{ run_date_in_build_file('retain_as_of_date', default__as_of_date()) }}
+{%- endmacro %}
+
+{#- A run date on DuckDB: the build file's macro when retain wrote it, else
+    the date from the vars (from_vars, SQL). -#}
+{% macro run_date_in_build_file(macro_name, from_vars) -%}
     {%- if var('run_dates_in_build_file', false) -%}
-        main.retain_as_of_date()
+        main.{{ macro_name }}()
     {%- else -%}
-        {{ default__as_of_date() }}
+        {{ from_vars }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -12,11 +12,7 @@
 
 {#- Written into the build file by retain, like as_of_date (macros/as_of.sql). -#}
 {% macro duckdb__incremental_start_date() -%}
-    {%- if var('run_dates_in_build_file', false) -%}
-        main.retain_incremental_start_date()
-    {%- else -%}
-        {{ default__incremental_start_date() }}
-    {%- endif -%}
+    {{ run_date_in_build_file('retain_incremental_start_date', default__incremental_start_date()) }}
 {%- endmacro %}
 
 {% macro default__incremental_start_date() -%}
