@@ -45,9 +45,13 @@ lint: install ## sqlfluff on the models, ruff on the Python
 	$(BIN)/sqlfluff lint models --processes 2
 	$(BIN)/ruff check retain orchestration tests tools
 
-test: install lint ## the full test suite: lint, pytest (dbt against fixture data), then the Spark stage
-	$(BIN)/pytest
-	$(MAKE) spark-test
+# Test processes (pytest-xdist): each module runs whole in one of them, the longest first
+# (tests/python/conftest.py); the Spark stage beside the DuckDB tests. 2 on 2 cores: a third
+# measured no faster.
+TEST_PROCESSES ?= 2
+
+test: install spark-install lint ## the full test suite: lint, then one pytest run of every test (dbt against fixture data, the browser and the Spark stage) in TEST_PROCESSES processes
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadscope --no-loadscope-reorder -m "spark or not spark"
 
 clean: ## remove build output (keeps .venv)
 	rm -rf target logs warehouse/.build

@@ -57,6 +57,15 @@ def dbt_arguments(command: Sequence[str], settings: Settings,
 DAILY_VARS = ("as_of_date", "processed_through")
 
 
+def dated_by_build_file_arguments(command: Sequence[str], settings: Settings) -> list[str]:
+    """A dbt command on DuckDB whose run dates are the build file's macros (written by
+    define_run_dates first): --vars hold the metric settings only, the same every day."""
+    constant = {name: value for name, value in settings.dbt_vars().items()
+                if name not in DAILY_VARS}
+    return [*command, "--target", settings.dbt_target,
+            "--vars", json.dumps({**constant, "run_dates_in_build_file": True})]
+
+
 def build_arguments(settings: Settings, plan: RunPlan) -> list[str]:
     """The production build of a run, as `retain run` and the Dagster assets start it. A
     full run replaces every table (a fresh DuckDB file has none; Spark's metastore
@@ -64,10 +73,7 @@ def build_arguments(settings: Settings, plan: RunPlan) -> list[str]:
     command = PRODUCTION_BUILD if plan.incremental else (*PRODUCTION_BUILD, "--full-refresh")
     if settings.engine != "duckdb":
         return dbt_arguments(command, settings, plan.dbt_vars())
-    constant = {name: value for name, value in settings.dbt_vars().items()
-                if name not in DAILY_VARS}
-    return [*command, "--target", settings.dbt_target,
-            "--vars", json.dumps({**constant, "run_dates_in_build_file": True})]
+    return dated_by_build_file_arguments(command, settings)
 
 
 def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
