@@ -67,3 +67,19 @@
         as {{ type_rate() }}
     )
 {%- endmacro %}
+
+{#- amount / divisor in cents, exactly, half away from zero: amount is money
+    (whole cents) and divisor a positive whole number, so the quotient in
+    cents is a fraction of two integers whose floor a DOUBLE gets right; a
+    DOUBLE quotient rounded to cents would not (100.01 / 2 = 50.00499..). -#}
+{% macro money_divided(amount, divisor) -%}
+    cast(
+        cast(
+            sign({{ amount }}) * floor({{ divide(
+                '2 * abs(cast((' ~ amount ~ ') * 100 as ' ~ dbt.type_bigint() ~ ')) + (' ~ divisor ~ ')',
+                '2 * (' ~ divisor ~ ')') }})
+            as decimal(18, 0)
+        ) * cast(0.01 as decimal(3, 2))
+        as {{ type_money() }}
+    )
+{%- endmacro %}

@@ -118,6 +118,17 @@ def interface_differences(before: Path, after: Path,
         return found
 
 
+def relations_present(location: Path) -> set[str]:
+    """The published relations a DuckDB file or a folder of Parquet exports holds."""
+    if location.is_dir():
+        return {name for name in PUBLISHED_RELATIONS
+                if (location / f"{name}.parquet").exists() or (location / name).is_dir()}
+    with duckdb.connect(str(location), read_only=True) as con:
+        names = {row[0] for row in con.execute(
+            "select table_name from information_schema.tables").fetchall()}
+    return names & set(PUBLISHED_RELATIONS)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.compare",
@@ -129,12 +140,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="one side was built by Spark: timestamps compare as instants, "
                              f"DOUBLEs to {DOUBLE_DIGITS} significant digits (money stays "
                              "exact)")
+    parser.add_argument("--allow-new", action="store_true",
+                        help="relations that BEFORE lacks (added since) are listed, not "
+                             "compared: a change may add relations, as it may add columns")
     args = parser.parse_args(argv)
-    differences = interface_differences(args.before, args.after,
+    relations = PUBLISHED_RELATIONS
+    if args.allow_new:
+        present = relations_present(args.before)
+        new = [name for name in relations if name not in present]
+        relations = tuple(name for name in relations if name in present)
+        if new:
+            print(f"new since BEFORE, not compared: {', '.join(new)}")
+    differences = interface_differences(args.before, args.after, relations,
                                         across_engines=args.across_engines)
     for difference in differences:
         print(difference.line())
-    print(f"{len(PUBLISHED_RELATIONS) - len(differences)} of {len(PUBLISHED_RELATIONS)} "
+    print(f"{len(relations) - len(differences)} of {len(relations)} "
           "interface tables identical")
     return 1 if differences else 0
 

@@ -6,7 +6,7 @@ source as (
         ['subscription_id', 'customer_id', 'plan_id', 'status', 'quantity', 'created_at',
          'trial_start', 'trial_end', 'started_at', 'canceled_at', 'ended_at', 'cancel_reason'],
         created_at='created_at',
-        happens_later=['trial_end', 'canceled_at', 'ended_at']
+        happens_later=['trial_start', 'trial_end', 'started_at', 'canceled_at', 'ended_at']
     ) }}
 ),
 

@@ -76,6 +76,12 @@ class Line:
     status: str
     due_date: date
     paid_date: date | None
+    # What the revenue-depth checks read besides MRR (independent_revenue_depth.py).
+    plan_id: str | None = None
+    line_type: str = "subscription"
+    amount: Decimal = Decimal(0)
+    quantity: int | None = None
+    invoice_total: Decimal = Decimal(0)
 
 
 def _fx_rates(raw_dir: Path) -> dict[tuple[date, str], Fraction]:
@@ -138,6 +144,11 @@ def recurring_lines(raw_dir: Path, settings: Settings) -> list[Line]:
             status=invoice["status"].lower(),
             due_date=due.date(),
             paid_date=paid.date() if paid and paid < as_of_end else None,
+            plan_id=row["plan_id"] or None,
+            line_type=row["line_type"].lower(),
+            amount=Decimal(row["amount"]),
+            quantity=int(row["quantity"]) if row["quantity"] else None,
+            invoice_total=Decimal(invoice["total"]),
         ))
     return lines
 

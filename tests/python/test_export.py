@@ -76,7 +76,7 @@ def test_export_writes_every_interface_table(published: Path, tmp_path: Path,
     else:
         header = (out / "fct_mrr.csv").read_text().splitlines()[0]
         assert header == ("customer_id,month,mrr,previous_mrr,mrr_change,movement,"
-                          "is_complete_month")
+                          "churn_type,churn_reason,delinquent_mrr,is_complete_month")
         [(rows,)] = query(published, "select count(*) from fct_mrr")
         assert len((out / "fct_mrr.csv").read_text().splitlines()) == rows + 1
 

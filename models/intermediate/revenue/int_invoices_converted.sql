@@ -88,6 +88,8 @@ converted as (
         paid_at,
         cast(coalesce(due_at, issued_at) as date) as due_date,
         cast(paid_at as date) as paid_date,
+        -- In the invoice's currency: only its sign is read (churn type).
+        total,
         -- Realized revenue: what was paid, less tax, which is never revenue.
         {{ round_to_rate(divide('(total - tax_amount) * invoice_usd_per_unit',
             'reporting_usd_per_unit')) }} as revenue_reporting

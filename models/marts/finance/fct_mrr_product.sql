@@ -1,6 +1,8 @@
 -- Customer x product MRR per month with its product movement (metrics.md,
 -- MRR movements, per product): starts are new, reactivation or cross-sell
--- depending on the customer, stops are churn or product churn.
+-- depending on the customer, stops are churn or product churn; an upsell or
+-- downgrade is split into seats, price and plan change (metrics.md, Revenue
+-- depth: product change reasons).
 with
 
 customer_product_mrr as (
@@ -13,6 +15,10 @@ customer_mrr as (
 
 customer_cohorts as (
     select * from {{ ref('int_customer_cohorts') }}
+),
+
+product_plans as (
+    select * from {{ ref('int_customer_product_plans_monthly') }}
 ),
 
 product_mrr_with_previous as (
@@ -56,6 +62,69 @@ movements as (
             else {{ paying_change_movement('mrr_change', 'upsell', 'downgrade') }}
         end as movement
     from with_customer_context
+),
+
+with_seats_and_plans as (
+    select
+        movements.*,
+        coalesce(this_month.seats, 0) as seats,
+        coalesce(previous_month.seats, 0) as previous_seats,
+        coalesce(this_month.plan_set, '') as plan_set,
+        coalesce(previous_month.plan_set, '') as previous_plan_set
+    from movements
+    left join product_plans as this_month
+        on
+            movements.customer_id = this_month.customer_id
+            and movements.product_id = this_month.product_id
+            and movements.month = this_month.month
+    left join product_plans as previous_month
+        on
+            movements.customer_id = previous_month.customer_id
+            and movements.product_id = previous_month.product_id
+            and movements.month = cast({{ dbt.dateadd('month', 1, 'previous_month.month') }} as date)
+),
+
+seat_changes as (
+    select
+        with_seats_and_plans.*,
+        case
+            when with_seats_and_plans.movement not in ('upsell', 'downgrade') then null
+            when
+                with_seats_and_plans.plan_set = with_seats_and_plans.previous_plan_set
+                and with_seats_and_plans.previous_seats > 0
+                and with_seats_and_plans.seats > 0
+                then {{ money_divided(
+                    '(with_seats_and_plans.seats - with_seats_and_plans.previous_seats)'
+                    ~ ' * with_seats_and_plans.previous_mrr',
+                    'with_seats_and_plans.previous_seats') }}
+            else cast(0 as {{ type_money() }})
+        end as seat_change_mrr
+    from with_seats_and_plans
+),
+
+change_reasons as (
+    select
+        customer_id,
+        product_id,
+        month,
+        mrr,
+        previous_mrr,
+        mrr_change,
+        movement,
+        cast(previous_seats as {{ dbt.type_bigint() }}) as previous_seats,
+        cast(seats as {{ dbt.type_bigint() }}) as seats,
+        seat_change_mrr,
+        case
+            when movement not in ('upsell', 'downgrade') then null
+            when plan_set <> previous_plan_set then cast(0 as {{ type_money() }})
+            else cast(mrr_change - seat_change_mrr as {{ type_money() }})
+        end as price_change_mrr,
+        case
+            when movement not in ('upsell', 'downgrade') then null
+            when plan_set <> previous_plan_set then mrr_change
+            else cast(0 as {{ type_money() }})
+        end as plan_change_mrr
+    from seat_changes
 )
 
-select * from movements
+select * from change_reasons

@@ -6,6 +6,29 @@ with
 
 {{ monthly_revenue_ctes() }},
 
+customer_delinquent_mrr as (
+    select * from {{ ref('int_customer_delinquent_mrr_monthly') }}
+),
+
+-- Every customer's, with or without a fct_mrr row: the MRR held back by
+-- unpaid invoices (metrics.md, Revenue depth). Not cut by segment.
+delinquent_months as (
+    select
+        month,
+        sum(delinquent_mrr) as delinquent_mrr
+    from customer_delinquent_mrr
+    group by month
+),
+
+revenue_with_delinquent_mrr as (
+    select
+        revenue_metrics.*,
+        cast(coalesce(delinquent_months.delinquent_mrr, 0) as {{ type_money() }}) as delinquent_mrr
+    from revenue_metrics
+    left join delinquent_months
+        on revenue_metrics.month = delinquent_months.month
+),
+
 company_months as (
     select
         month,
@@ -36,9 +59,10 @@ company_months as (
         ltv,
         upsell_rate,
         cross_sell_rate,
+        delinquent_mrr,
         previously_paying_customers,
         is_complete_month
-    from revenue_metrics
+    from revenue_with_delinquent_mrr
 )
 
 select * from company_months
