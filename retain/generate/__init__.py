@@ -14,6 +14,15 @@ The story it tells, so that every metric has something to find:
 - billing follows Stripe: one invoice per subscription period (month-end clamped anchor
   days), mid-period changes as proration pairs, discounts, tax, usage and setup-fee lines,
   late payers, failed payments with dunning, drafts and rare voided invoices.
+
+And the cases that "why did MRR move" needs, each a few percent of its kind, never the rule:
+- seat changes on the same plan, tier upgrades and downgrades (proration pairs), introductory
+  discounts that end (the same plan and seats at a higher price), cross-sells and add-ons
+  dropped while the core plan stays;
+- failed payments that end in churn (`payment_failed`) and term invoices recovered 31-75 days
+  past due (delinquent for a while, then paying again); cancellations with one of six
+  reasons or none (exit survey skipped); trials converted, lost and still running;
+- CRM gaps: customers without a segment, a country (NULL or "") or an acquisition channel.
 """
 
 from __future__ import annotations

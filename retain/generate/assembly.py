@@ -75,9 +75,10 @@ def _customer_columns(cust: Frame, width: int) -> dict[str, pa.Array]:
     n = len(cust["created"])
     return {"customer_id": _ids("cus", np.arange(n), width),
             "customer_name": pa.array(cust["name"], pa.string()),
-            "created_at": _ts(cust["created"]), "country": _labels(cust["country"], COUNTRIES),
-            "segment": _labels(cust["segment"], SEGMENTS),
-            "acquisition_channel": _labels(cust["channel"], CHANNELS)}
+            "created_at": _ts(cust["created"]),
+            "country": _labels(cust["country_label"], (*COUNTRIES, "")),  # "" is COUNTRY_BLANK
+            "segment": _labels(cust["segment_label"], SEGMENTS),
+            "acquisition_channel": _labels(cust["channel_label"], CHANNELS)}
 
 
 def _subscription_columns(subs: Frame, current: Frame, cust: Frame, plan_ids: np.ndarray,

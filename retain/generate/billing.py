@@ -12,6 +12,7 @@ from retain.generate.catalogue import (
     DRAFT,
     DRAFT_KIND,
     INTERVAL_MONTHS,
+    NEVER,
     NONE,
     ONE_TIME_LINE,
     OPEN,
@@ -23,6 +24,7 @@ from retain.generate.catalogue import (
     REGULAR,
     SETUP_FEE_USD,
     SUBSCRIPTION_LINE,
+    TERM_RECOVERY_P,
     TRIAL,
     UNCOLLECTIBLE,
     UNPAID,
@@ -54,8 +56,17 @@ def _invoices(seed: int, subs: Frame, cust: Frame, plans: Frame,
     at end_date. Money is integer cents throughout so totals add up to the cent.
     """
     rng = _rng(seed, 3)
-    changes = _changes(rng, subs, cust, clock)
+    # Draws added later come from a stream of their own, so that adding them left every
+    # earlier draw, and with it the rest of the sample, as it was.
+    extra = _rng(seed, 3, 1)
+    changes = _changes(rng, subs, cust, clock, extra)
     c_of = subs["cust"]
+    coupon_end = _coupon_end(subs, cust)
+
+    def discount_at(c: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The customer's discount (%) on an invoice issued at `at`."""
+        return np.where(at < coupon_end[c], cust["discount"][c], 0)
+
     currency = cust["currency"][c_of]
     interval = INTERVAL_MONTHS[subs["interval"]]
     unit = plans["unit"]
@@ -115,8 +126,9 @@ def _invoices(seed: int, subs: Frame, cust: Frame, plans: Frame,
     rest = (p_end - day) / (p_end - p_start)
     old_plan = plan_of(cs, changes["offer_before"])
     new_plan = plan_of(cs, changes["offer_after"])
-    pct = cust["discount"][c_of[cs]]
-    # The credit gives back what was paid for the rest, i.e. net of the customer's discount.
+    # The credit gives back what was paid for the rest, i.e. net of the discount on the
+    # period's invoice (issued at the period start, possibly under an intro offer since over).
+    pct = discount_at(c_of[cs], p_start * DAY + subs["tod"][cs])
     old_net = np.rint(unit[old_plan] * changes["qty_before"] * rest * (100 - pct) / 100)
     charge = np.rint(unit[new_plan] * changes["qty_after"] * rest)
     inv = offset + np.arange(len(cs))
@@ -155,10 +167,28 @@ def _invoices(seed: int, subs: Frame, cust: Frame, plans: Frame,
 
     lines = _concat(pieces)
     head = _concat(invoices)
-    _price_lines(lines, cust["discount"][c_of[head["sub"][lines["inv"]]]],
-                 cust["tax_bp"][c_of[head["sub"][lines["inv"]]]])
-    _settle(rng, head, lines, subs, cust, clock)
+    line_cust = c_of[head["sub"][lines["inv"]]]
+    _price_lines(lines, discount_at(line_cust, head["issued"][lines["inv"]]),
+                 cust["tax_bp"][line_cust])
+    _settle(rng, head, lines, subs, cust, clock, extra)
     return head, lines, {"offer": current_offer, "qty": current_qty}
+
+
+def _coupon_end(subs: Frame, cust: Frame) -> np.ndarray:
+    """Per customer, when its discount stops: never, or N months after its first paid start.
+
+    An intro offer of N months (cust["discount_months"]) covers the invoices issued before the
+    N-th monthly anniversary of the first paid start: N monthly invoices, or the one annual
+    invoice of the first year; the next renewal is billed at the full price.
+    """
+    n = len(cust["created"])
+    paid = np.flatnonzero(subs["started"] >= 0)
+    first = np.full(n, NEVER)
+    np.minimum.at(first, subs["cust"][paid], subs["started"][paid])
+    intro = (cust["discount_months"] > 0) & (first < NEVER)
+    start = np.where(intro, first, 0)
+    end = _shift_months(start // DAY, cust["discount_months"]) * DAY + start % DAY
+    return np.where(intro, end, NEVER)
 
 
 def _price_lines(lines: Frame, discount_pct: np.ndarray, tax_bp: np.ndarray) -> None:
@@ -173,7 +203,7 @@ def _price_lines(lines: Frame, discount_pct: np.ndarray, tax_bp: np.ndarray) -> 
 
 
 def _settle(rng: np.random.Generator, head: Frame, lines: Frame, subs: Frame, cust: Frame,
-            clock: Clock) -> None:
+            clock: Clock, extra: np.random.Generator) -> None:
     """Totals, due dates, payments and statuses; paid_at is set exactly when status is paid."""
     n = len(head["sub"])
 
@@ -195,6 +225,14 @@ def _settle(rng: np.random.Generator, head: Frame, lines: Frame, subs: Frame, cu
     on_time = issued + (rng.uniform(0.1, 0.95, n) * terms * DAY).astype(np.int64)
     paid = np.where(very_late, due + rng.integers(31, 75, n) * DAY,
                     np.where(late, due + rng.integers(1, 25, n) * DAY, on_time))
+    # A failed payment on a term (quarterly or annual) invoice that is recovered only after
+    # dunning, 31 to 75 days past due: the invoice is delinquent meanwhile (its MRR stops
+    # after mrr_delinquency_days, an involuntary churn when it was all the customer paid),
+    # then paid, and the customer pays again. Monthly invoices cannot show this: their
+    # period is over before they are 30 days past due.
+    term = INTERVAL_MONTHS[subs["interval"][head["sub"]]] > 1
+    recovers = (kind == REGULAR) & term & ~head["fail"] & (extra.random(n) < TERM_RECOVERY_P)
+    paid = np.where(recovers, due + extra.integers(31, 76, n) * DAY, paid)
     instant = (kind == TRIAL) | (head["total"] <= 0)
     paid = np.where(instant, issued, paid)
     settled = paid < clock.end_excl

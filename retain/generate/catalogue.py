@@ -43,6 +43,13 @@ COUNTRY_CURRENCY = np.array([0, 3, 2, 1, 1, 1, 1, 1, 1, 1, 4, 0, 0, 0, 0])
 COUNTRY_TAX_BP = np.array([0, 500, 2000, 1900, 2000, 2100, 2100, 2200, 2300, 2500, 1000, 1000,
                            0, 0, 900])  # basis points on the net amount
 
+COUNTRY_BLANK = len(COUNTRIES)  # label code of a country written as "" (read as NULL)
+# Gaps in the CRM's labels (customers.country / segment / acquisition_channel): the share of
+# customers whose label is missing, on top of the 1% without a billing country.
+COUNTRY_LABEL_MISSING_P = 0.015
+SEGMENT_MISSING_P = 0.03
+CHANNEL_MISSING_P = 0.06
+
 SEGMENTS = ("smb", "mid_market", "enterprise")
 SEGMENT_P = np.array([.68, .24, .08])
 SEAT_LOG_MEAN = np.array([1.1, 2.8, 4.2])
@@ -54,6 +61,11 @@ TRIAL_P = np.array([.70, .50, .20])
 FREE_P = np.array([.10, .0, .0])
 TERMS_DAYS = np.array([0, 14, 30])
 DISCOUNT_P = np.array([.12, .30, .50])
+# Of the discounted customers, the share (by segment) whose discount is an introductory offer
+# for the first 3, 6 or 12 months: small customers are won with intro offers, large ones
+# negotiate discounts that last.
+INTRO_OFFER_P = np.array([.60, .40, .25])
+INTRO_OFFER_MONTHS = np.array([3, 6, 12])
 SETUP_FEE_P = np.array([.0, .30, .60])
 BASE_HAZARD = np.array([.030, .016, .008])  # monthly churn hazard of a typical customer
 # Churn hazard multiplier by onboarding milestones reached (0..3): the planted signal.
@@ -83,6 +95,14 @@ CANCEL_REASONS = ("too_expensive", "missing_features", "switched_competitor",
 VOLUNTARY_REASON_P = np.array([.22, .18, .14, .14, .22, .10])
 PAYMENT_FAILED, TRIAL_EXPIRED = 6, 7
 PRIMARY, REACTIVATION, CROSS_SELL = range(3)
+
+# Per regular quarterly or annual invoice: the chance that its payment fails and is
+# recovered only 31 to 75 days past due (a delinquent customer who comes back).
+TERM_RECOVERY_P = 0.05
+# Per seat reduction of a core plan: the chance that the customer also moves down a tier.
+TIER_DOWN_P = 0.25
+# Per voluntary cancellation: the chance that no reason was given (exit survey skipped).
+NO_REASON_P = 0.12
 
 DRAFT, OPEN, PAID, VOID, UNCOLLECTIBLE = (
     INVOICE_STATUSES.index(status) for status in ("draft", "open", "paid", "void", "uncollectible"))

@@ -7,9 +7,12 @@ import numpy as np
 from retain.generate.arrays import Frame, _choice_rows, _sigmoid
 from retain.generate.catalogue import (
     BASE_HAZARD,
+    CHANNEL_MISSING_P,
     CHANNEL_P,
     COUNTRIES,
+    COUNTRY_BLANK,
     COUNTRY_CURRENCY,
+    COUNTRY_LABEL_MISSING_P,
     COUNTRY_P,
     COUNTRY_TAX_BP,
     CURRENCIES,
@@ -18,6 +21,8 @@ from retain.generate.catalogue import (
     ENGAGEMENT_SHIFT,
     FREE_OFFER,
     INTERVALS,
+    INTRO_OFFER_MONTHS,
+    INTRO_OFFER_P,
     NAME_FIRST,
     NAME_SECOND,
     NAME_SUFFIX,
@@ -27,6 +32,7 @@ from retain.generate.catalogue import (
     PRICE_LEVEL,
     SEAT_LOG_MEAN,
     SEAT_LOG_SD,
+    SEGMENT_MISSING_P,
     SEGMENT_P,
     SETUP_FEE_P,
     TERMS_DAYS,
@@ -93,7 +99,7 @@ def _customers(rng: np.random.Generator, n: int, clock: Clock) -> Frame:
     names = (np.array(NAME_FIRST, dtype=object)[rng.integers(0, len(NAME_FIRST), n)] + " "
              + np.array(NAME_SECOND, dtype=object)[rng.integers(0, len(NAME_SECOND), n)]
              + np.array(NAME_SUFFIX, dtype=object)[rng.integers(0, len(NAME_SUFFIX), n)])
-    return {
+    cust = {
         "created": created, "segment": segment,
         "country": np.where(country_known, country, NONE),
         "currency": np.where(country_known, COUNTRY_CURRENCY[country], 0),
@@ -108,5 +114,39 @@ def _customers(rng: np.random.Generator, n: int, clock: Clock) -> Frame:
         "setup_fee": rng.random(n) < SETUP_FEE_P[segment],
         "late_payer": rng.random(n) < 0.15,
     }
+    _crm_gaps(rng, cust)
+    _intro_offers(rng, cust)
+    return cust
+
+
+# Traits added later are drawn after all the others from the same stream, so that adding them
+# left every earlier draw, and with it the rest of the sample, as it was.
+def _crm_gaps(rng: np.random.Generator, cust: Frame) -> None:
+    """What the CRM leaves blank: the labels written to customers, apart from the traits.
+
+    The latent segment and the billing country still drive seats, prices and tax (the
+    business knows them; the CRM record just lacks them). A country never recorded is
+    written as an empty cell or, like a blanked form field, as "" (both read as NULL).
+    """
+    n = len(cust["created"])
+    label_kept = rng.random(n) >= COUNTRY_LABEL_MISSING_P
+    country = np.where(label_kept, cust["country"], NONE)
+    blank = (country == NONE) & (rng.random(n) < 0.5)
+    cust["country_label"] = np.where(blank, COUNTRY_BLANK, country)
+    cust["segment_label"] = np.where(rng.random(n) < SEGMENT_MISSING_P, NONE, cust["segment"])
+    cust["channel_label"] = np.where(rng.random(n) < CHANNEL_MISSING_P, NONE, cust["channel"])
+
+
+def _intro_offers(rng: np.random.Generator, cust: Frame) -> None:
+    """Some discounts are introductory: they end after a few months, raising the price.
+
+    discount_months is 0 for a discount that lasts (negotiated) and N for one that covers
+    the invoices of the first N months after the customer's first paid start (a Stripe
+    coupon with duration_in_months = N); the renewal after it costs more for the same plan
+    and seats, which is what a price increase looks like in the invoices.
+    """
+    n = len(cust["created"])
+    intro = (cust["discount"] > 0) & (rng.random(n) < INTRO_OFFER_P[cust["segment"]])
+    cust["discount_months"] = np.where(intro, rng.choice(INTRO_OFFER_MONTHS, n), 0)
 
 

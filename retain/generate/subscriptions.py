@@ -27,12 +27,14 @@ from retain.generate.catalogue import (
     INTERVAL_MONTHS,
     INTERVAL_P,
     MONTH,
+    NO_REASON_P,
     NONE,
     PAST_DUE,
     PAUSED,
     PAYMENT_FAILED,
     PRIMARY,
     REACTIVATION,
+    TIER_DOWN_P,
     TIER_P,
     TRIAL_EXPIRED,
     TRIAL_P,
@@ -207,14 +209,23 @@ def _subscriptions(seed: int, cust: Frame, clock: Clock) -> Frame:
     extra = _cross_sells(rng, core, cust, clock)
     _schedule(rng, extra, cust, clock)
     subs = _concat([core, extra])
-    return _take(subs, np.lexsort((subs["created"], subs["cust"])))
+    subs = _take(subs, np.lexsort((subs["created"], subs["cust"])))
+    # Some who cancel skip the exit survey: no cancel_reason (a churn reason of `unknown`).
+    # Drawn from a stream of its own, after the fact, so every other draw stays as it was.
+    voluntary = (subs["reason"] >= 0) & (subs["reason"] < len(VOLUNTARY_REASON_P))
+    skipped = _rng(seed, 2, 1).random(len(voluntary)) < NO_REASON_P
+    subs["reason"] = np.where(voluntary & skipped, NONE, subs["reason"])
+    return subs
 
 
-def _changes(rng: np.random.Generator, subs: Frame, cust: Frame, clock: Clock) -> Frame:
-    """Seat changes and tier upgrades while a paid subscription runs, sorted by (sub, time).
+def _changes(rng: np.random.Generator, subs: Frame, cust: Frame, clock: Clock,
+             extra: np.random.Generator) -> Frame:
+    """Seat changes and tier moves while a paid subscription runs, sorted by (sub, time).
 
-    Engaged customers expand, disengaged ones shrink. Each change carries the plan and seats
-    before and after, and the billing period it falls in (for the proration lines).
+    Engaged customers expand, disengaged ones shrink; a fifth of the expansions move up a
+    core tier, a quarter of the reductions down one. Each change carries the plan and seats
+    before and after, and the billing period it falls in (for the proration lines). `extra`
+    holds the draws added later (the tier downgrades), so the earlier ones stay as they were.
     """
     paid = subs["started"] >= 0
     interval = INTERVAL_MONTHS[subs["interval"]]
@@ -243,8 +254,13 @@ def _changes(rng: np.random.Generator, subs: Frame, cust: Frame, clock: Clock) -
         np.int64)
     core_paid = subs["offer"][sub] < CORE_TIERS
     tier_up = (up & core_paid & (rng.random(len(sub)) < 0.2)).astype(np.int64)
-    offer_after = np.where(core_paid, np.minimum(subs["offer"][sub] + _group_cumsum(tier_up, sub),
-                                                 CORE_TIERS - 1), subs["offer"][sub])
+    tier_down = (~up & core_paid & (extra.random(len(sub)) < TIER_DOWN_P)).astype(np.int64)
+    # The tier follows the running sum of the steps clipped to the core tiers (vectorised;
+    # unlike a clamp at each step, a step beyond the top or bottom tier is remembered and
+    # absorbs the next step back, which then changes seats only).
+    offer_after = np.where(core_paid, np.clip(subs["offer"][sub]
+                                              + _group_cumsum(tier_up - tier_down, sub),
+                                              0, CORE_TIERS - 1), subs["offer"][sub])
     first = np.r_[True, sub[1:] != sub[:-1]]
     qty_before = np.where(first, qty0, np.r_[0, qty_after[:-1]])
     offer_before = np.where(first, subs["offer"][sub], np.r_[0, offer_after[:-1]])

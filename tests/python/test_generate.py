@@ -7,8 +7,11 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -40,15 +43,19 @@ def _accepted(table: str, column: str) -> set[str]:
     return set(TABLES_BY_NAME[table].column(column).accepted_values or ())
 
 
-def _read(folder: Path) -> dict[str, pd.DataFrame]:
+def _read(folder: Path, tables: list[str] = TABLES) -> dict[str, pd.DataFrame]:
     """Read the CSVs as text, then parse timestamps to UTC and money to exact cents."""
     frames = {t: pd.read_csv(folder / f"{t}.csv", dtype=str, keep_default_na=False,
-                             na_values=[""]) for t in TABLES}
+                             na_values=[""]) for t in tables}
     for table, columns in TIMESTAMPS.items():
+        if table not in frames:
+            continue
         for column in columns:
             frames[table][column] = pd.to_datetime(frames[table][column], utc=True,
                                                    format="ISO8601")
     for table, columns in MONEY.items():
+        if table not in frames:
+            continue
         for column in columns:
             frames[table][column] = frames[table][column].map(
                 lambda v: pd.NA if pd.isna(v) else int(Decimal(v) * 100)).astype("Int64")
@@ -281,3 +288,177 @@ def test_events_scale_multiplies_the_active_user_days(tmp_path: Path) -> None:
     assert 1.7 < user_days[2.0] / user_days[1.0] < 2.1
     with pytest.raises(ValueError, match="events_scale"):
         generate_raw_data(tmp_path / "no", customers=10, events_scale=0.5)
+
+
+# --- the cases of "why MRR moved" (issue 27), in a sample large enough for proportions ----------
+# 2,000 customers as `make run` has them (another seed and end date): each case must occur,
+# as a few percent of its kind, not as a token row and not as the rule.
+SAMPLE_CUSTOMERS = 2000
+BILLING_TABLES = ["customers", "plans", "subscriptions", "invoices", "invoice_line_items"]
+
+
+@pytest.fixture(scope="module")
+def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    generate_raw_data(out, customers=SAMPLE_CUSTOMERS, seed=7, end_date=END, file_format="csv")
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample(sample_folder: Path) -> dict[str, pd.DataFrame]:
+    frames = _read(sample_folder, BILLING_TABLES)
+    lines = frames["invoice_line_items"]
+    for column in ("period_start", "period_end"):
+        lines[column] = pd.to_datetime(lines[column])
+    lines["quantity"] = lines["quantity"].astype("Int64")
+    return frames
+
+
+def _subscription_lines(sample: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Regular (not proration) subscription lines with a price, their invoice and plan."""
+    lines = sample["invoice_line_items"]
+    regular = lines[(lines["line_type"] == "subscription") & (lines["is_proration"] == "false")
+                    & (lines["amount"] > 0)]
+    invoices = sample["invoices"].rename(columns={"discount_amount": "invoice_discount",
+                                                  "tax_amount": "invoice_tax"})
+    plans = sample["plans"][["plan_id", "product_id", "billing_interval",
+                             "billing_interval_count", "unit_amount"]]
+    merged = regular.merge(invoices.drop(columns=["subscription_id"]), on="invoice_id") \
+        .merge(plans, on="plan_id")
+    merged["interval_months"] = merged["billing_interval_count"].astype(int) * np.where(
+        merged["billing_interval"] == "year", 12, 1)
+    return merged[~merged["status"].isin(["draft", "void"])]
+
+
+def test_customers_with_gaps_in_segment_country_and_channel(
+        sample: dict[str, pd.DataFrame], sample_folder: Path) -> None:
+    customers = sample["customers"]
+    unknown = customers[["segment", "country", "acquisition_channel"]].isna().mean()
+    assert 0.01 <= unknown["segment"] <= 0.06
+    assert 0.01 <= unknown["country"] <= 0.05
+    assert 0.03 <= unknown["acquisition_channel"] <= 0.10
+    assert customers["segment"].nunique() == 3 and customers["acquisition_channel"].nunique() == 7
+    # An unknown country is written both ways the contract reads as NULL: an empty cell and "".
+    country = pacsv.read_csv(sample_folder / "customers.csv", convert_options=pacsv.ConvertOptions(
+        column_types={"country": pa.string()}, include_columns=["country"],
+        strings_can_be_null=True, quoted_strings_can_be_null=False)).column("country")
+    empty = pc.sum(pc.equal(country, "")).as_py()
+    assert empty > 0 and country.null_count > 0
+    assert empty + country.null_count == customers["country"].isna().sum()
+
+
+def test_cancellations_with_several_reasons_and_without_one(
+        sample: dict[str, pd.DataFrame]) -> None:
+    subs = sample["subscriptions"]
+    left = subs[subs["started_at"].notna() & subs["canceled_at"].notna()]
+    voluntary = left[left["cancel_reason"] != "payment_failed"]  # NULL reasons included
+    assert len(voluntary) > 100
+    assert 0.05 <= voluntary["cancel_reason"].isna().mean() <= 0.25
+    named = voluntary["cancel_reason"].value_counts(normalize=True)
+    assert len(named) >= 5 and named.max() <= 0.35, named
+    lost_trials = subs[subs["trial_start"].notna() & subs["started_at"].isna()
+                       & subs["ended_at"].notna()]
+    assert (lost_trials["cancel_reason"] == "trial_expired").all()
+
+
+def test_failed_payments_that_churn_and_that_recover(sample: dict[str, pd.DataFrame]) -> None:
+    subs, invoices = sample["subscriptions"], sample["invoices"]
+    ended = subs[subs["started_at"].notna() & subs["ended_at"].notna()]
+    # Involuntary churn: a failed payment, dunning, then the subscription ends.
+    failed = ended["cancel_reason"] == "payment_failed"
+    assert 0.08 <= failed.mean() <= 0.35
+    assert (invoices["status"] == "uncollectible").sum() >= 0.5 * failed.sum()
+    # Recovered: a quarterly or annual invoice unpaid more than 30 days past due at a month's
+    # last day inside its period (its MRR stopped, mrr_delinquency_days = 30), paid later.
+    lines = _subscription_lines(sample)
+    term = lines[lines["interval_months"] > 1].copy()
+    due = term["due_at"].fillna(term["issued_at"]).dt.tz_localize(None).dt.normalize()
+    first_snapshot = (due + pd.Timedelta(days=31)) + pd.offsets.MonthEnd(0)
+    paid = term["paid_at"].dt.tz_localize(None).dt.normalize()
+    delinquent = ((first_snapshot >= term["period_start"]) & (first_snapshot < term["period_end"])
+                  & (first_snapshot < pd.Timestamp(END)))
+    recovered = delinquent & (term["status"] == "paid") & (paid > first_snapshot)
+    assert recovered.sum() >= 10
+    assert 0.01 <= recovered.mean() <= 0.10
+    assert term.loc[recovered, "customer_id"].nunique() >= 10
+
+
+def test_seat_changes_plan_changes_and_price_increases(sample: dict[str, pd.DataFrame]) -> None:
+    lines = sample["invoice_line_items"]
+    unit = sample["plans"].set_index("plan_id")["unit_amount"]
+    # Mid-period changes are proration pairs: a credit for the old plan and seats, a charge
+    # for the new ones. Most keep the plan (seats only); some move a tier up or down.
+    prorations = lines[lines["is_proration"] == "true"]
+    old = prorations[prorations["amount"] < 0].set_index("invoice_id")
+    new = prorations[prorations["amount"] > 0].set_index("invoice_id")
+    pairs = old[["plan_id", "quantity"]].merge(new[["plan_id", "quantity"]], left_index=True,
+                                                right_index=True, suffixes=("_old", "_new"))
+    assert len(pairs) == len(old) == len(new) > 300
+    same_plan = pairs["plan_id_old"] == pairs["plan_id_new"]
+    assert 0.70 <= same_plan.mean() <= 0.95
+    assert (pairs.loc[same_plan, "quantity_old"] != pairs.loc[same_plan, "quantity_new"]).all()
+    assert (pairs.loc[same_plan, "quantity_new"] > pairs.loc[same_plan, "quantity_old"]).mean() \
+        > 0.5  # more expansion than contraction
+    moved = pairs[~same_plan]
+    up = moved["plan_id_new"].map(unit) > moved["plan_id_old"].map(unit)
+    assert up.sum() >= 20 and (~up).sum() >= 5
+    # Seats changed at a renewal on the same plan.
+    regular = _subscription_lines(sample).sort_values(["subscription_id", "period_start"])
+    previous = regular.groupby("subscription_id")[["plan_id", "quantity", "amount",
+                                                   "discount_amount"]].shift()
+    same = (regular["plan_id"] == previous["plan_id"])
+    assert (same & (regular["quantity"] != previous["quantity"])).sum() > 100
+    # A price increase on the same plan and seats: an introductory discount ended.
+    net = regular["amount"] - regular["discount_amount"]
+    raised = same & (regular["quantity"] == previous["quantity"]) & (
+        net > previous["amount"] - previous["discount_amount"])
+    assert (previous.loc[raised, "discount_amount"] > 0).all()
+    assert (regular.loc[raised, "discount_amount"] == 0).all()
+    customers_raised = regular.loc[raised, "customer_id"].nunique()
+    paying = regular["customer_id"].nunique()
+    assert customers_raised >= 20 and 0.01 <= customers_raised / paying <= 0.15
+
+
+def test_cross_sells_and_add_ons_dropped(sample: dict[str, pd.DataFrame]) -> None:
+    subs = sample["subscriptions"].merge(sample["plans"][["plan_id", "product_id"]], on="plan_id")
+    paid = subs[subs["started_at"].notna()]
+    add_ons = paid[paid["product_id"] != "core"]
+    assert 0.03 <= add_ons["customer_id"].nunique() / paid["customer_id"].nunique() <= 0.30
+    # Product churn: an add-on ends while the customer's core plan runs on (a month or more).
+    core = paid[paid["product_id"] == "core"]
+    core_until = core.assign(until=core["ended_at"].fillna(END_EXCL)).groupby(
+        "customer_id")["until"].max()
+    dropped = add_ons[add_ons["ended_at"].notna()]
+    still_core = dropped["ended_at"] + pd.Timedelta(days=31) < dropped["customer_id"].map(
+        core_until)
+    assert still_core.sum() >= 10 and still_core.mean() < 0.9
+
+
+def test_trials_converted_lost_and_running(sample: dict[str, pd.DataFrame]) -> None:
+    subs = sample["subscriptions"]
+    trials = subs[subs["trial_start"].notna()]
+    converted = trials["started_at"].notna()
+    lost = ~converted & trials["ended_at"].notna()
+    running = ~converted & ~lost
+    assert 0.3 <= converted.sum() / (converted.sum() + lost.sum()) <= 0.8
+    assert running.sum() >= 5 and (trials.loc[running, "status"] == "trialing").all()
+    # A trial still running at the end date ends after it (trial_end in the future).
+    assert (trials.loc[running, "trial_end"] >= END_EXCL).any()
+    assert 0.3 <= len(trials) / len(subs) <= 0.7
+
+
+def test_renewals_due_cancel_requested_and_trials(sample: dict[str, pd.DataFrame]) -> None:
+    subs = sample["subscriptions"].set_index("subscription_id")
+    lines = sample["invoice_line_items"]
+    end = pd.Timestamp(END)
+    current = lines[(lines["line_type"] == "subscription") & (lines["period_start"] <= end)
+                    & (lines["period_end"] > end)]
+    period_end = current.groupby("subscription_id")["period_end"].max()
+    running = period_end[subs.loc[period_end.index, "ended_at"].isna()]
+    within_90 = running <= end + pd.Timedelta(days=90)
+    assert 0.5 <= within_90.mean() < 1  # monthly and quarterly renew soon, annual later
+    due = subs.loc[running[within_90].index]
+    cancel_requested = due["canceled_at"].notna()
+    assert 0.02 <= cancel_requested.mean() <= 0.25
+    assert due.loc[cancel_requested, "cancel_reason"].notna().any()
+    assert (due["status"] == "trialing").sum() >= 3  # a trial period, at no charge
