@@ -21,7 +21,9 @@ REVENUE_KPIS = (
     ("net_new_mrr", "net new MRR", "money"), ("new_mrr", "  new", "money"),
     ("reactivation_mrr", "  reactivation", "money"), ("expansion_mrr", "  expansion", "money"),
     ("contraction_mrr", "  contraction", "money"), ("churned_mrr", "  churned", "money"),
+    ("coalesce(involuntary_churned_mrr, 0)", "    involuntary", "money"),
     ("rounding_mrr", "  rounding", "money"), ("paying_customers", "paying customers", "count"),
+    ("delinquent_mrr", "delinquent MRR", "money"),
     ("nrr_12m", "NRR 12m", "percent"), ("grr_12m", "GRR 12m", "percent"),
     ("logo_churn_rate", "logo churn", "percent"), ("quick_ratio", "quick ratio", "ratio"),
     ("arpa", "ARPA", "money"), ("ltv", "LTV", "money"),
@@ -70,8 +72,14 @@ def month_label(month: date, as_of: date) -> str:
 def revenue_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date,
                       months: int = 3) -> list[str]:
     columns = ", ".join(column for column, _, _ in REVENUE_KPIS)
-    rows = con.execute(f"select month, {columns} from metrics_revenue_monthly "
-                       f"order by month desc limit {months}").fetchall()[::-1]
+    # Involuntary churn: customers who stopped paying rather than left (metrics_churn_monthly).
+    rows = con.execute(
+        f"select revenue.month, {columns} from metrics_revenue_monthly as revenue "
+        "left join (select month, sum(churned_mrr) as involuntary_churned_mrr "
+        "from metrics_churn_monthly "
+        "where churn_type = 'involuntary' group by month) as involuntary "
+        "on revenue.month = involuntary.month "
+        f"order by revenue.month desc limit {months}").fetchall()[::-1]
     if not rows:
         return ["revenue: no paying customers yet"]
     header = f"{'':<18}" + "".join(month_label(row[0], as_of).rjust(COLUMN_WIDTH)
@@ -110,6 +118,13 @@ def success_kpi_lines(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
         at_risk = formatted_value(worklist[1] or 0, "money")
         lines.append(f"  churn-risk worklist at {as_of}: {worklist[0]:,} customers "
                      f"({worklist[2]:,} critical), MRR at risk {at_risk}")
+    renewals = con.execute("select count(*), sum(renewal_mrr), count(*) filter "
+                           "(where cancel_requested) from rpt_renewals_due").fetchone()
+    if renewals:
+        due_mrr = formatted_value(renewals[1] or 0, "money")
+        lines.append(f"  renewals due by {as_of + timedelta(days=90)}: {renewals[0]:,} "
+                     f"subscriptions, renewal MRR {due_mrr} ({renewals[2]:,} with a "
+                     "cancellation requested)")
     return lines
 
 
@@ -138,8 +153,8 @@ def summary_text(report: RunReport, settings: Settings) -> str:
             f"{name} {count:,}" for name, count in rows.items()))
         lines.append("")
         lines.extend(revenue_kpi_lines(con, as_of))
-        if {"metrics_onboarding_cohorts", "metrics_nps_monthly",
-                "rpt_churn_risk_worklist"} <= rows.keys():
+        if {"metrics_onboarding_cohorts", "metrics_nps_monthly", "rpt_churn_risk_worklist",
+                "rpt_renewals_due"} <= rows.keys():
             lines.append("")
             lines.extend(success_kpi_lines(con, as_of))
     if report.notices:

@@ -50,24 +50,15 @@ BY_MONTH = {
     "arpa": ("arpa", "ratio"),
     "ltv": ("ltv", "ratio"),
 }
-BY_SEGMENT = ("mrr", "paying_customers", "new_mrr", "churned_mrr", "logo_churn_rate")
-
-SEGMENT_SQL = """
-    select
-        fct_mrr.month,
-        dim_customers.segment,
-        sum(fct_mrr.mrr) as mrr,
-        sum(case when fct_mrr.mrr > 0 then 1 else 0 end) as paying_customers,
-        sum(case when fct_mrr.movement = 'new' then fct_mrr.mrr_change else 0 end) as new_mrr,
-        sum(case when fct_mrr.movement = 'churn' then fct_mrr.mrr_change else 0 end)
-            as churned_mrr,
-        cast(sum(case when fct_mrr.movement = 'churn' then 1 else 0 end) as double)
-            / nullif(sum(case when fct_mrr.previous_mrr > 0 then 1 else 0 end), 0)
-            as logo_churn_rate
-    from fct_mrr
-    left join dim_customers on fct_mrr.customer_id = dim_customers.customer_id
-    group by fct_mrr.month, dim_customers.segment
-"""
+# Grouped by a customer attribute, these equal metrics_revenue_by_segment_monthly's columns.
+BY_DIMENSION = {"mrr": ("ending_mrr", "money"), "paying_customers": ("paying_customers", "count"),
+                "new_mrr": ("new_mrr", "money"), "churned_mrr": ("churned_mrr", "money"),
+                "expansion_mrr": ("expansion_mrr", "money"),
+                "logo_churn_rate": ("logo_churn_rate", "ratio"),
+                "nrr_monthly": ("nrr_monthly", "ratio")}
+DIMENSIONS = ("segment", "country", "acquisition_channel")
+REVENUE_DEPTH = ("delinquent_mrr", "involuntary_churned_mrr", "voluntary_churned_mrr")
+TRIALS = ("trials", "converted_trials", "trial_conversion_rate")
 
 
 def _value(text: str, kind: str) -> Decimal | float | int | None:
@@ -187,13 +178,22 @@ def results(build_warehouse: BuildWarehouse, tmp_path_factory: pytest.TempPathFa
     manifest = _parse_semantic_manifest(tmp_path_factory.mktemp("mf_target"))
     revenue = build_warehouse(FIXTURES / "revenue", AS_OF)
     success = build_warehouse(FIXTURES / "customer_success", AS_OF)
-    on_revenue = MetricFlow(revenue, manifest(), tmp_path_factory.mktemp("mf_revenue"))
-    on_success = MetricFlow(success, manifest(), tmp_path_factory.mktemp("mf_success"))
+    # NULL, empty and padded attributes, churn of both types, delinquent MRR; trials.
+    depth = build_warehouse(FIXTURES / "revenue_depth", AS_OF)
+    trials = build_warehouse(FIXTURES / "trials_renewals", AS_OF)
+    semantic_manifest = manifest()
+    on_revenue = MetricFlow(revenue, semantic_manifest, tmp_path_factory.mktemp("mf_revenue"))
+    on_success = MetricFlow(success, semantic_manifest, tmp_path_factory.mktemp("mf_success"))
+    on_depth = MetricFlow(depth, semantic_manifest, tmp_path_factory.mktemp("mf_depth"))
+    on_trials = MetricFlow(trials, semantic_manifest, tmp_path_factory.mktemp("mf_trials"))
     pending = {
         "validate": on_revenue.start("validate-configs"),
         "by_month": on_revenue.start_query(list(BY_MONTH), ["metric_time__month"]),
-        "by_segment": on_revenue.start_query(BY_SEGMENT,
-                                             ["metric_time__month", "customer__segment"]),
+        **{f"by_{dimension}": on_depth.start_query(
+            list(BY_DIMENSION), ["metric_time__month", f"customer__{dimension}"])
+           for dimension in DIMENSIONS},
+        "revenue_depth": on_depth.start_query(REVENUE_DEPTH, ["metric_time__month"]),
+        "trial_metrics": on_trials.start_query(TRIALS, ["metric_time__month"]),
         "monthly_revenue_bridge": on_revenue.start_saved_query("monthly_revenue_bridge"),
         "nrr_grr_trend": on_revenue.start_saved_query("nrr_grr_trend"),
         "by_quarter": on_revenue.start_query(["mrr", "paying_customers", "new_mrr"],
@@ -202,7 +202,7 @@ def results(build_warehouse: BuildWarehouse, tmp_path_factory: pytest.TempPathFa
             ["onboarding_completion_rate", "onboarding_customers", "nps", "nps_responses",
              "monthly_active_users"], ["metric_time__month"]),
     }
-    return {"revenue": revenue, "customer_success": success,
+    return {"revenue": revenue, "customer_success": success, "depth": depth, "trials": trials,
             **{name: wait() for name, wait in pending.items()}}
 
 
@@ -247,24 +247,60 @@ def test_saved_revenue_queries_equal_metrics_revenue_monthly(results: dict,
     assert not mismatches, "\n".join(mismatches)
 
 
-def test_metrics_by_segment_equal_fct_mrr_joined_to_dim_customers(results: dict
-                                                                  ) -> None:
-    expected = {(row[0], row[1]): row[2:] for row in query(results["revenue"],
-                                                           SEGMENT_SQL)}
-    actual = {(_month(row["metric_time__month"]), row["customer__segment"] or None): row
-              for row in results["by_segment"]}
-    assert sorted(actual, key=str) == sorted(expected, key=str)
-    assert len({segment for _, segment in expected}) >= 2, "the fixture needs several segments"
-    kinds = {"mrr": "money", "paying_customers": "count", "new_mrr": "money",
-             "churned_mrr": "money", "logo_churn_rate": "ratio"}
+@pytest.mark.parametrize("dimension", DIMENSIONS)
+def test_metrics_by_customer_attribute_equal_metrics_revenue_by_segment_monthly(
+        results: dict, dimension: str) -> None:
+    """mf grouped by customer__<dimension> (NULL, empty and padded values included) gives
+    the mart's rows; the mart's other rows are values paying only in M-12 (zeros)."""
+    columns = ", ".join(column for column, _ in BY_DIMENSION.values())
+    expected = {(row[0], row[1]): row[2:] for row in query(
+        results["depth"], f"select month, dimension_value, {columns} "
+                          "from metrics_revenue_by_segment_monthly where dimension = ?",
+        [dimension])}
+    actual = {(_month(row["metric_time__month"]), row[f"customer__{dimension}"]): row
+              for row in results[f"by_{dimension}"]}
+    assert set(actual) <= set(expected)
+    assert all(values[0] == 0 and values[1] == 0 for key, values in expected.items()
+               if key not in actual)
+    assert "unknown" in {value for _, value in actual}, "the fixture has blank attributes"
     mismatches = []
-    for key, values in expected.items():
-        for metric, sql_value in zip(BY_SEGMENT, values, strict=True):
-            kind = kinds[metric]
-            mf_value = _value(actual[key][metric], kind)
-            if not _same(mf_value, _db_value(sql_value, kind), kind):
-                mismatches.append(f"{key} {metric}: mf {mf_value} != sql {sql_value}")
+    for key, row in actual.items():
+        for (metric, (column, kind)), mart_value in zip(BY_DIMENSION.items(), expected[key],
+                                                        strict=True):
+            mf_value = _value(row[metric], kind)
+            if not _same(mf_value, _db_value(mart_value, kind), kind):
+                mismatches.append(f"{key} {metric}: mf {mf_value} != {column} {mart_value}")
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_revenue_depth_metrics_equal_their_marts(results: dict) -> None:
+    """Delinquent MRR is metrics_revenue_monthly's; involuntary and voluntary churned MRR
+    are metrics_churn_monthly's by type; the trial metrics are metrics_trials_monthly's."""
+    warehouse = results["depth"]
+    churned = {(month, kind): value for month, kind, value in query(
+        warehouse, "select month, churn_type, sum(churned_mrr) from metrics_churn_monthly "
+                   "group by 1, 2")}
+    expected = {month: (delinquent, churned.get((month, "involuntary"), Decimal(0)),
+                        churned.get((month, "voluntary"), Decimal(0)))
+                for month, delinquent in query(
+                    warehouse, "select month, delinquent_mrr from metrics_revenue_monthly")}
+    actual = {_month(row["metric_time__month"]): tuple(
+        _value(row[metric], "money") or Decimal(0) for metric in REVENUE_DEPTH)
+        for row in results["revenue_depth"]}
+    assert actual == expected
+    assert any(value[0] > 0 for value in expected.values())
+    assert any(value[1] < 0 for value in expected.values())
+    assert any(value[2] < 0 for value in expected.values())
+    trials = {row[0]: row[1:] for row in query(
+        results["trials"], "select month, trials, converted, trial_conversion_rate "
+                           "from metrics_trials_monthly")}
+    rows = {_month(row["metric_time__month"]): row for row in results["trial_metrics"]}
+    assert set(rows) == set(trials)
+    for month, (started, converted, rate) in trials.items():
+        assert _value(rows[month]["trials"], "count") == started, month
+        assert _value(rows[month]["converted_trials"], "count") == converted, month
+        assert _same(_value(rows[month]["trial_conversion_rate"], "ratio"), rate, "ratio"), month
+    assert any(rate is not None for _, _, rate in trials.values())
 
 
 def test_mrr_is_a_balance_not_a_sum_over_months(results: dict) -> None:

@@ -62,3 +62,25 @@ def test_monthly_marts_flag_the_month_in_progress(build_warehouse: BuildWarehous
                                      "group by month").fetchall())
             assert flags.pop(date(2024, 6, 1)) is as_of_month_complete, mart
             assert flags and all(flags.values()), f"{mart}: months before June are complete"
+
+
+def test_summary_shows_delinquent_mrr_involuntary_churn_and_renewals_due(
+        build_warehouse: BuildWarehouse) -> None:
+    """One line each, with the marts' figures (tests/fixtures/revenue_depth: in April d01's
+    unpaid invoice holds back 100 of delinquent MRR and d01 and d02 churn involuntarily,
+    -200 of the -420 churned; tests/fixtures/trials_renewals: rpt_renewals_due)."""
+    warehouse = build_warehouse(FIXTURES / "revenue_depth", AS_OF)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        lines = revenue_kpi_lines(con, AS_OF)  # April, May and June
+    april = [line for line in lines if line.startswith("  churned")
+             or line.startswith("    involuntary") or line.startswith("delinquent MRR")]
+    assert [line.split()[-3] for line in april] == ["-420.00", "-200.00", "100.00"]
+    warehouse = build_warehouse(FIXTURES / "trials_renewals", AS_OF)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        success = success_kpi_lines(con, AS_OF)
+        [(due, due_mrr, cancelling)] = con.execute(
+            "select count(*), sum(renewal_mrr), count(*) filter (where cancel_requested) "
+            "from rpt_renewals_due").fetchall()
+    assert due > 0 and cancelling > 0
+    assert f"  renewals due by 2024-09-13: {due:,} subscriptions, renewal MRR {due_mrr:,.2f} " \
+           f"({cancelling:,} with a cancellation requested)" in success
