@@ -1,10 +1,11 @@
 -- Customer x product MRR per month, computed like customer MRR (rounded to
--- cents, below the threshold is 0). Usage lines without a plan have no
--- product and count toward customer MRR only.
+-- cents, below the threshold is 0), from the product's counting lines summed
+-- unrounded in int_customer_product_plans_monthly. Usage lines without a
+-- plan have no product and count toward customer MRR only.
 with
 
-counting_lines as (
-    select * from {{ ref('int_mrr_lines_counting') }}
+product_months as (
+    select * from {{ ref('int_customer_product_plans_monthly') }}
 ),
 
 customer_product_months as (
@@ -13,8 +14,7 @@ customer_product_months as (
         product_id,
         month,
         {{ thresholded_mrr('monthly_rate') }} as mrr
-    from counting_lines
-    where product_id is not null
+    from product_months
     group by customer_id, product_id, month
 ),
 

@@ -1,6 +1,7 @@
--- Seats and plan set per customer, product and month with counting lines
--- (metrics.md, Revenue depth: product change reasons), which decide whether
--- a product's MRR change came from seats, price or a change of plan.
+-- Per customer, product and month with counting lines: the lines' summed
+-- monthly rate (unrounded: product MRR rounds it), and the seats and plan set
+-- that decide whether a product's MRR change came from seats, price or a
+-- change of plan (metrics.md, Revenue depth: product change reasons).
 -- seats: sign(amount before discount) x |quantity| over the subscription
 -- lines counting at the snapshot, so a proration pair nets to the new count.
 -- plan_set: the plans (comma separated, in order) whose own MRR, rounded to
@@ -18,6 +19,7 @@ plan_months as (
         product_id,
         plan_id,
         month,
+        sum(monthly_rate) as plan_rate,
         {{ round_to_cents('sum(monthly_rate)') }} as plan_mrr,
         sum(
             case
@@ -37,6 +39,7 @@ plans_in_set as (
         customer_id,
         product_id,
         month,
+        plan_rate,
         seats,
         case
             when plan_mrr > 0 and plan_mrr >= {{ mrr_change_threshold() }} then plan_id
@@ -49,6 +52,7 @@ product_months as (
         cast(customer_id as {{ dbt.type_string() }}) as customer_id,
         cast(product_id as {{ dbt.type_string() }}) as product_id,
         cast(month as date) as month,
+        cast(sum(plan_rate) as {{ type_rate() }}) as monthly_rate,
         cast(sum(seats) as {{ dbt.type_bigint() }}) as seats,
         coalesce({{ dbt.listagg('plan_in_set', "','", 'order by plan_in_set') }}, '') as plan_set
     from plans_in_set
