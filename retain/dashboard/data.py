@@ -38,7 +38,24 @@ BRIDGE_STEPS = (
 )
 RATIO_COLUMNS = ("nrr_12m", "grr_12m", "logo_churn_rate", "quick_ratio", "arpa", "ltv")
 SEGMENT_MART = "metrics_revenue_by_segment_monthly"
+# The customer attributes revenue is cut by: (dimension of SEGMENT_MART, filter label).
+# The mart cuts by one attribute at a time, so the Revenue page's filters apply one at
+# a time: no relation holds the figures of, say, smb customers in one country.
+REVENUE_DIMENSIONS = (("segment", "Segment"), ("country", "Country"),
+                      ("acquisition_channel", "Acquisition channel"))
 RISK_BANDS = ("critical", "at_risk")
+# metrics_mrr_change_reasons_monthly's reasons in reading order, with their labels.
+CHANGE_REASONS = (("seats", "seats"), ("price", "price"), ("plan", "plan change"),
+                  ("cross_sell", "cross-sell"), ("product_churn", "product churn"))
+CHURN_TYPES = ("voluntary", "involuntary")
+# Orders the Renewals-due list can be sorted by (label -> SQL order by over
+# rpt_renewals_due as renewals); priority_rank breaks every tie.
+RENEWAL_ORDERS = {
+    "priority (renewal date, then MRR)": "renewals.priority_rank",
+    "renewal MRR, largest first": "renewals.renewal_mrr desc, renewals.priority_rank",
+    "health score, lowest first": "renewals.health_score asc nulls last, renewals.priority_rank",
+    "renewal date, latest first": "renewals.renewal_date desc, renewals.priority_rank",
+}
 
 
 def warehouse_path() -> Path:
@@ -87,26 +104,33 @@ def with_month_labels(frame: pd.DataFrame, as_of: date, column: str = "month") -
                         in_progress=[is_month_in_progress(month, as_of) for month in months])
 
 
-def segments(warehouse: Path) -> list[str]:
-    """The customer segments revenue is cut by (`unknown` included)."""
+def dimension_values(warehouse: Path, dimension: str) -> list[str]:
+    """The values of one customer attribute revenue is cut by (`unknown` included)."""
     found = query_frame(warehouse, "select distinct dimension_value from "
-                                   f"{SEGMENT_MART} where dimension = 'segment' "
-                                   "order by dimension_value")
+                                   f"{SEGMENT_MART} where dimension = ? "
+                                   "order by dimension_value", [dimension])
     return list(found["dimension_value"])
 
 
-def revenue_monthly(warehouse: Path, segment: str | None = None) -> pd.DataFrame:
+def segments(warehouse: Path) -> list[str]:
+    """The customer segments revenue is cut by (`unknown` included)."""
+    return dimension_values(warehouse, "segment")
+
+
+def revenue_monthly(warehouse: Path, dimension: str | None = None,
+                    value: str | None = None) -> pd.DataFrame:
     """One row per month: the bridge columns, paying customers, ARR and the ratios, of
-    the whole company (metrics_revenue_monthly) or of one segment's customers
+    the whole company (metrics_revenue_monthly) or of the customers whose `dimension`
+    (segment, country or acquisition_channel) is `value`
     (metrics_revenue_by_segment_monthly, the same definitions over those customers)."""
     columns = ", ".join([column for column, _, _ in BRIDGE_STEPS]
                         + ["net_new_mrr", "arr", "paying_customers", *RATIO_COLUMNS])
-    if segment is None:
+    if dimension is None:
         return query_frame(warehouse, f"select month, {columns} from metrics_revenue_monthly "
                                       "order by month")
     return query_frame(warehouse, f"select month, {columns} from {SEGMENT_MART} "
-                                  "where dimension = 'segment' and dimension_value = ? "
-                                  "order by month", [segment])
+                                  "where dimension = ? and dimension_value = ? "
+                                  "order by month", [dimension, value])
 
 
 def bridge_steps(month_row: pd.Series) -> pd.DataFrame:
@@ -160,7 +184,10 @@ def _worklist_filter(segments: Sequence[str] | None,
     """The where clause over rpt_churn_risk_worklist joined to dim_customers.
     None means no filter; an empty list matches nothing."""
     conditions, parameters = [], []
-    for column, values in (("dim_customers.segment", segments),
+    # A customer without a segment is `unknown`, as in metrics_revenue_by_segment_monthly
+    # (whose values the filter offers).
+    for column, values in (("coalesce(nullif(trim(dim_customers.segment), ''), 'unknown')",
+                            segments),
                            ("worklist.risk_band", risk_bands)):
         if values is not None:
             conditions.append(f"{column} in (select unnest(?))")
@@ -226,8 +253,114 @@ def customer_health_history(warehouse: Path, customer_id: str) -> pd.DataFrame:
                                   "order by month", [customer_id])
 
 
+def mrr_change_reasons_monthly(warehouse: Path) -> pd.DataFrame:
+    """metrics_mrr_change_reasons_monthly: month, reason, mrr_change (every month of
+    metrics_revenue_monthly and every reason), the reasons in CHANGE_REASONS' order."""
+    order = " ".join(f"when '{reason}' then {position}"
+                     for position, (reason, _) in enumerate(CHANGE_REASONS))
+    return query_frame(warehouse, f"""
+        select month, reason, mrr_change from metrics_mrr_change_reasons_monthly
+        order by month, case reason {order} end""")
+
+
+def churn_monthly(warehouse: Path) -> pd.DataFrame:
+    """One row per month of metrics_revenue_monthly: churned customers and MRR (the
+    bridge's), the part of each churn type (sums of metrics_churn_monthly, 0 when none)
+    and delinquent_mrr, the MRR held back by unpaid invoices at the month's snapshot."""
+    by_type = ", ".join(
+        f"coalesce(sum(case when churn.churn_type = '{kind}' then churn.{column} end), 0)"
+        f" as {kind}_{column}"
+        for kind in CHURN_TYPES for column in ("churned_mrr", "churned_customers"))
+    return query_frame(warehouse, f"""
+        select revenue.month, revenue.churned_mrr, revenue.churned_customers, {by_type},
+            revenue.delinquent_mrr
+        from metrics_revenue_monthly as revenue
+        left join metrics_churn_monthly as churn on revenue.month = churn.month
+        group by revenue.month, revenue.churned_mrr, revenue.churned_customers,
+            revenue.delinquent_mrr
+        order by revenue.month""")
+
+
+def churn_reasons(warehouse: Path) -> pd.DataFrame:
+    """metrics_churn_monthly: month x churn_type x churn_reason, the most MRR lost
+    first within a month."""
+    return query_frame(warehouse, """
+        select month, churn_type, churn_reason, churned_customers, churned_mrr
+        from metrics_churn_monthly
+        order by month, churned_mrr, churn_type, churn_reason""")
+
+
+def churned_customers(warehouse: Path, month: date) -> pd.DataFrame:
+    """The churn rows of fct_mrr in `month` with the customer's name and segment, the
+    most MRR lost first."""
+    return query_frame(warehouse, """
+        select fct_mrr.customer_id, dim_customers.customer_name, dim_customers.segment,
+            fct_mrr.churn_type, fct_mrr.churn_reason, fct_mrr.mrr_change as churned_mrr,
+            fct_mrr.previous_mrr
+        from fct_mrr
+        left join dim_customers on fct_mrr.customer_id = dim_customers.customer_id
+        where fct_mrr.movement = 'churn' and fct_mrr.month = ?
+        order by fct_mrr.mrr_change, fct_mrr.customer_id""", [month])
+
+
+def trials_monthly(warehouse: Path) -> pd.DataFrame:
+    """metrics_trials_monthly by month of trial start, with `still_in_trial`: a month
+    whose running trials can still change its conversion rate."""
+    return query_frame(warehouse, """
+        select month, trials, converted, not_converted, in_trial, trial_conversion_rate,
+            median_days_to_convert, in_trial > 0 as still_in_trial
+        from metrics_trials_monthly order by month""")
+
+
+RENEWALS_JOINED = """
+        from rpt_renewals_due as renewals
+        left join dim_customers on renewals.customer_id = dim_customers.customer_id"""
+
+
+def renewals_due(warehouse: Path, order: str = next(iter(RENEWAL_ORDERS))) -> pd.DataFrame:
+    """rpt_renewals_due with the customer's name and segment, in one of RENEWAL_ORDERS
+    (priority_rank by default); what CS reads first (when, who, how much, how healthy)
+    comes first, the keys last."""
+    return query_frame(warehouse, f"""
+        select renewals.priority_rank, renewals.renewal_date, dim_customers.customer_name,
+            renewals.renewal_mrr, renewals.interval_months, renewals.cancel_requested,
+            renewals.risk_band, renewals.health_score, dim_customers.segment,
+            renewals.customer_id, renewals.subscription_id
+        {RENEWALS_JOINED}
+        order by {RENEWAL_ORDERS[order]}""")
+
+
+def renewals_due_totals(warehouse: Path) -> pd.Series:
+    """Subscriptions due and their renewal MRR: all of them, those with a cancellation
+    requested, and those of customers at risk (risk band critical or at_risk)."""
+    bands = ", ".join(f"'{band}'" for band in RISK_BANDS)
+    return query_frame(warehouse, f"""
+        select count(*) as subscriptions, coalesce(sum(renewal_mrr), 0) as renewal_mrr,
+            count(case when cancel_requested then 1 end) as cancel_requested,
+            coalesce(sum(case when cancel_requested then renewal_mrr end), 0)
+                as cancel_requested_mrr,
+            coalesce(sum(case when risk_band in ({bands}) then renewal_mrr end), 0)
+                as at_risk_mrr
+        from rpt_renewals_due""").iloc[0]
+
+
+def renewals_due_weekly(warehouse: Path) -> pd.DataFrame:
+    """Renewal MRR due per week (Monday) of renewal_date and risk band (`not paying`
+    when the customer pays nothing in the as_of month)."""
+    return query_frame(warehouse, """
+        select date_trunc('week', renewal_date) as week,
+            coalesce(risk_band, 'not paying') as risk_band, count(*) as subscriptions,
+            sum(renewal_mrr) as renewal_mrr
+        from rpt_renewals_due group by all order by week, risk_band""")
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The rows a CSV download holds: the frame's columns in its order, no index."""
+    return frame.to_csv(index=False)
+
+
 # Headline tiles (column, label, kind for retain.summary.formatted_value); a page shows
-# those its frame has, so a segment shows its MRR but not the company-wide ratios.
+# those its frame has.
 REVENUE_TILES = (
     ("ending_mrr", "MRR", "money"), ("arr", "ARR", "money"),
     ("net_new_mrr", "Net new MRR", "money"), ("paying_customers", "Paying customers", "count"),
@@ -235,12 +368,35 @@ REVENUE_TILES = (
     ("grr_12m", "GRR 12m", "percent"), ("logo_churn_rate", "Logo churn", "percent"),
     ("quick_ratio", "Quick ratio", "ratio"), ("ltv", "LTV", "money"),
 )
-# Trend charts of the revenue page: (title, {column: legend label}, number format kind).
+# Trend charts of the revenue page: (title, {column: legend label}, number format kind,
+# cut outliers). One axis per chart: ARR is 12 x MRR and LTV some 30 x ARPA, so on a
+# shared axis the smaller one is a flat line. The quick ratio of a first month with
+# almost no lost MRR runs into the thousands: its axis is cut above the outliers.
 REVENUE_TRENDS = (
-    ("MRR and ARR", {"ending_mrr": "MRR", "arr": "ARR"}, "money"),
+    ("MRR", {"ending_mrr": "MRR"}, "money", False),
+    ("ARR", {"arr": "ARR"}, "money", False),
+    ("ARPA", {"arpa": "ARPA"}, "money", False),
+    ("LTV", {"ltv": "LTV"}, "money", False),
     ("Net and gross revenue retention, 12 months", {"nrr_12m": "NRR 12m", "grr_12m": "GRR 12m"},
-     "percent"),
-    ("Logo churn", {"logo_churn_rate": "logo churn rate"}, "percent"),
-    ("Quick ratio", {"quick_ratio": "quick ratio"}, "ratio"),
-    ("ARPA and LTV", {"arpa": "ARPA", "ltv": "LTV"}, "money"),
+     "percent", False),
+    ("Logo churn", {"logo_churn_rate": "logo churn rate"}, "percent", False),
+    ("Quick ratio", {"quick_ratio": "quick ratio"}, "ratio", True),
+)
+CHURN_TILES = (
+    ("churned_mrr", "Churned MRR", "money"), ("churned_customers", "Churned customers", "count"),
+    ("voluntary_churned_mrr", "Voluntary (cancelled)", "money"),
+    ("involuntary_churned_mrr", "Involuntary (unpaid)", "money"),
+    ("delinquent_mrr", "Delinquent MRR", "money"),
+)
+TRIAL_TILES = (
+    ("trials", "Trials started", "count"), ("converted", "Converted", "count"),
+    ("not_converted", "Not converted", "count"), ("in_trial", "Still in trial", "count"),
+    ("trial_conversion_rate", "Conversion rate", "percent"),
+    ("median_days_to_convert", "Median days to convert", "ratio"),
+)
+RENEWAL_TILES = (
+    ("subscriptions", "Subscriptions due", "count"), ("renewal_mrr", "Renewal MRR", "money"),
+    ("cancel_requested", "Cancellations requested", "count"),
+    ("cancel_requested_mrr", "MRR cancelling", "money"),
+    ("at_risk_mrr", "MRR of customers at risk", "money"),
 )

@@ -22,6 +22,7 @@ from retain.summary import formatted_value
 COHORTS_SHOWN = 24
 ENGAGEMENT_DAYS = 90
 WORKLIST_ROWS = 25
+RENEWAL_ROWS = 25
 STYLE = """
 body { font-family: "Source Sans Pro", "Helvetica Neue", Arial, sans-serif; color: #262730;
        max-width: 1100px; margin: 2em auto; padding: 0 1em; }
@@ -42,8 +43,10 @@ def inline_svg(chart: alt.TopLevelMixin) -> str:
 
 
 def html_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A table of the cells as text; NULL (None, NaN) is an empty cell."""
     head = "".join(f"<th>{html.escape(str(cell))}</th>" for cell in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row)
+    body = "".join("<tr>" + "".join(
+        f"<td>{'' if pd.isna(cell) else html.escape(str(cell))}</td>" for cell in row)
                    + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -56,22 +59,68 @@ def kpi_table(frame: pd.DataFrame, tiles: Sequence[tuple[str, str, str]]) -> str
                        for column, label, kind in shown))
 
 
+def _newest_complete(months: pd.DataFrame) -> pd.Series:
+    """The newest month not in progress (the newest of all if every one is)."""
+    complete = months[~months["in_progress"]]
+    return (complete if len(complete) else months).iloc[-1]
+
+
 def _revenue_section(warehouse: Path, as_of: date) -> list[str]:
     months = data.with_month_labels(data.revenue_monthly(warehouse), as_of)
     if months.empty:
         return ["<h2>Revenue</h2><p>No MRR in this snapshot yet.</p>"]
-    complete = months[~months["in_progress"]]
-    bridged = (complete if len(complete) else months).iloc[-1]
+    bridged = _newest_complete(months)
     parts = ["<h2>Revenue</h2>", kpi_table(months.tail(3), data.REVENUE_TILES)]
     if months["in_progress"].any():
         parts.append(f"<p class='note'>{html.escape(months['label'].iloc[-1])} is in "
                      f"progress: its movements cover {as_of.day} day(s), not a full month.</p>")
     parts.append(inline_svg(charts.bridge_chart(data.bridge_steps(bridged),
                                                 f"MRR bridge, {bridged['label']}")))
+    reasons = data.mrr_change_reasons_monthly(warehouse)
+    labelled = reasons.assign(reason=reasons["reason"].map(dict(data.CHANGE_REASONS)))
+    parts.append(inline_svg(charts.signed_bar_chart(
+        labelled[labelled["month"] == bridged["month"]], "reason", "mrr_change",
+        f"MRR change by reason (product level), {bridged['label']}")))
     parts += [inline_svg(charts.trend_chart(months, "month", series, title,
-                                            charts.AXIS_FORMATS[kind], months["in_progress"]))
-              for title, series, kind in data.REVENUE_TRENDS]
+                                            charts.AXIS_FORMATS[kind], months["in_progress"],
+                                            cut_outliers=cut))
+              for title, series, kind, cut in data.REVENUE_TRENDS]
     return parts
+
+
+def _churn_section(warehouse: Path, as_of: date) -> list[str]:
+    months = data.with_month_labels(data.churn_monthly(warehouse), as_of)
+    if months.empty:
+        return []
+    latest = _newest_complete(months)
+    parts = ["<h2>Churn</h2>", kpi_table(months.tail(3), data.CHURN_TILES),
+             "<p class='caption'>Involuntary: the customer stopped paying (reason "
+             "non_payment); voluntary: it cancelled. Delinquent MRR: MRR held back by unpaid "
+             "invoices at the month's end.</p>",
+             inline_svg(charts.stacked_bar_chart(
+                 months, "month", "Churned MRR by month, voluntary and involuntary",
+                 series={"voluntary_churned_mrr": "voluntary",
+                         "involuntary_churned_mrr": "involuntary"},
+                 colors=charts.CHURN_TYPE_COLORS)),
+             inline_svg(charts.trend_chart(months, "month", {"delinquent_mrr": "delinquent MRR"},
+                                           "Delinquent MRR (unpaid invoices) by month",
+                                           charts.MONEY, months["in_progress"]))]
+    reasons = data.churn_reasons(warehouse)
+    in_month = reasons[reasons["month"] == latest["month"]]
+    if len(in_month):
+        parts.append(inline_svg(charts.churn_reasons_chart(
+            in_month, f"Churned MRR by reason, {latest['label']}")))
+    return parts
+
+
+def _trials_section(warehouse: Path, as_of: date) -> list[str]:
+    trials = data.with_month_labels(data.trials_monthly(warehouse), as_of)
+    if trials.empty:
+        return []
+    return ["<h2>Trials</h2>", kpi_table(trials.tail(3), data.TRIAL_TILES),
+            "<p class='caption'>By month of trial start; a month with trials still running "
+            "can change its conversion rate.</p>",
+            inline_svg(charts.trial_conversion_chart(trials))]
 
 
 def _cohorts_section(warehouse: Path) -> list[str]:
@@ -125,12 +174,41 @@ def _worklist_section(warehouse: Path, as_of: date) -> list[str]:
             "by MRR:</p>", html_table(columns, rows)]
 
 
+def _renewals_section(warehouse: Path, as_of: date) -> list[str]:
+    totals = data.renewals_due_totals(warehouse)
+    renewals = data.renewals_due(warehouse)
+    columns = ["priority_rank", "subscription_id", "customer_id", "customer_name",
+               "renewal_date", "interval_months", "renewal_mrr", "cancel_requested",
+               "risk_band"]
+    kinds = {"renewal_mrr": "money", "interval_months": "count"}
+    rows = ([formatted_value(value, kinds[column]) if column in kinds
+             else f"{value:%Y-%m-%d}" if column == "renewal_date" else value
+             for column, value in zip(columns, row, strict=True)]
+            for row in renewals[columns].head(RENEWAL_ROWS).itertuples(index=False))
+    parts = ["<h2>Renewals due</h2>",
+             f"<p>{formatted_value(totals['subscriptions'], 'count')} subscriptions renew "
+             f"after {as_of} and within 90 days, renewal MRR "
+             f"{formatted_value(totals['renewal_mrr'], 'money')} "
+             f"({formatted_value(totals['cancel_requested'], 'count')} with a cancellation "
+             f"requested, MRR {formatted_value(totals['cancel_requested_mrr'], 'money')}); "
+             f"the first {RENEWAL_ROWS} by renewal date and MRR:</p>"]
+    if renewals.empty:
+        return parts
+    weekly = data.renewals_due_weekly(warehouse)
+    return [*parts, inline_svg(charts.stacked_bar_chart(
+        weekly, "week", "Renewal MRR due by week and risk band", value="renewal_mrr",
+        color="risk_band", colors=charts.RISK_BAND_COLORS, time_unit="yearmonthdate")),
+        html_table(columns, rows)]
+
+
 def report_html(warehouse: Path) -> str:
     """The whole report as one HTML document."""
     as_of = data.as_of_date(warehouse)
     built = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [*_revenue_section(warehouse, as_of), *_cohorts_section(warehouse),
-                *_success_section(warehouse, as_of), *_worklist_section(warehouse, as_of)]
+    sections = [*_revenue_section(warehouse, as_of), *_churn_section(warehouse, as_of),
+                *_trials_section(warehouse, as_of), *_cohorts_section(warehouse),
+                *_success_section(warehouse, as_of), *_renewals_section(warehouse, as_of),
+                *_worklist_section(warehouse, as_of)]
     return "\n".join([
         "<!doctype html>", "<html lang='en'><head><meta charset='utf-8'>",
         f"<title>Retain report, as of {as_of}</title><style>{STYLE}</style></head><body>",

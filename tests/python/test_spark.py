@@ -4,8 +4,9 @@ every interface table compared with the DuckDB build cell for cell.
 
 Needs retain[spark] and Java 17; `make spark-test` installs both when missing. One
 fixture keeps the stage at about six minutes: customer_success fills all 22 interface
-tables (and the 3 supporting ones); the revenue rules (fx, proration, rounding) are proven on Spark by their unit
-tests, and `make spark-parity` compares the 10,000-customer sample.
+tables (and the 3 supporting ones); the revenue rules (fx, proration, rounding) are
+proven on Spark by their unit tests, and `make spark-parity` compares the 10,000-customer
+sample.
 """
 
 from __future__ import annotations

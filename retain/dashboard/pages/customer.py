@@ -3,7 +3,7 @@
 import streamlit as st
 
 from retain.dashboard import charts, data
-from retain.dashboard.common import chart, header, kpi_tiles, load
+from retain.dashboard.common import chart, header, kpi_tiles, load, table
 
 CUSTOMER_TILES = (("mrr", "MRR", "money"), ("arr", "ARR", "money"),
                   ("lifetime_revenue", "Lifetime revenue", "money"),
@@ -37,8 +37,8 @@ if not health.empty:
     health = data.with_month_labels(health, as_of)
     chart(charts.trend_chart(health, "month", {"health_score": "health score"},
                              "Health score history", ".0f", health["in_progress"]))
-    st.dataframe(health[["label", "health_score", "risk_band", "risk_signals"]].iloc[::-1],
-                 hide_index=True, key="health")  # the newest month first
+    table(health[["label", "health_score", "risk_band", "risk_signals"]].iloc[::-1],
+          "health")  # the newest month first
 
 st.markdown("**Customer 360** (dim_customers)")
 st.dataframe(profile.astype(str).rename("value").rename_axis("field").reset_index(),
