@@ -423,7 +423,7 @@ def test_a_full_disk_stops_the_run_with_exit_5_and_the_published_file_intact(
 
 def test_a_full_disk_while_publishing_leaves_no_partial_snapshot(
         site: Site, tmp_path: Path) -> None:
-    with _mounted(tmp_path / "disk", ["-t", "tmpfs", "-o", "size=24m", "tmpfs"]) as disk:
+    with _mounted(tmp_path / "disk", ["-t", "tmpfs", "-o", "size=64m", "tmpfs"]) as disk:
         warehouse = disk / "retain.duckdb"
         build_path(warehouse).parent.mkdir(parents=True)
         shutil.copy2(build_path(site.warehouse), build_path(warehouse))
