@@ -78,6 +78,8 @@ class Line:
     paid_date: date | None
     # What the revenue-depth checks read besides MRR (independent_revenue_depth.py).
     plan_id: str | None = None
+    subscription_id: str | None = None
+    interval_months: int = 1
     line_type: str = "subscription"
     amount: Decimal = Decimal(0)
     quantity: int | None = None
@@ -145,6 +147,8 @@ def recurring_lines(raw_dir: Path, settings: Settings) -> list[Line]:
             due_date=due.date(),
             paid_date=paid.date() if paid and paid < as_of_end else None,
             plan_id=row["plan_id"] or None,
+            subscription_id=row["subscription_id"] or None,
+            interval_months=interval,
             line_type=row["line_type"].lower(),
             amount=Decimal(row["amount"]),
             quantity=int(row["quantity"]) if row["quantity"] else None,

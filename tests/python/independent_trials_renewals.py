@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -21,13 +21,11 @@ from typing import NamedTuple
 
 from tests.python.independent_revenue import (
     CENT,
-    EIGHT_DECIMALS,
     Line,
     Settings,
-    add_months,
     counts_at,
     month_start,
-    rounded,
+    recurring_lines,
     rows_of,
     utc_timestamp,
 )
@@ -121,59 +119,13 @@ class SubscriptionLine:
     line: Line
 
 
-def _usd_per_unit(raw_dir: Path) -> dict[tuple[date, str], Fraction]:
-    return {(date.fromisoformat(row["month"]), row["currency"].upper()):
-            Fraction(row["usd_per_unit"]) for row in rows_of(raw_dir, "fx_rates")}
-
-
 def subscription_lines(raw_dir: Path, settings: Settings) -> list[SubscriptionLine]:
     """Every `subscription` line (never usage, whatever include_usage says) of an invoice
     existing at as_of_end, with its monthly rate in the reporting currency."""
-    end = as_of_end(settings.as_of)
-    plans = {row["plan_id"]: row for row in rows_of(raw_dir, "plans")}
-    rates = _usd_per_unit(raw_dir)
-    as_of_month = month_start(settings.as_of)
-
-    def usd_per_unit(currency: str, month: date) -> Fraction:
-        if currency == "USD":
-            return Fraction(1)
-        if settings.fx_rate_month == "latest":
-            month = max(m for m, c in rates if c == currency and m <= as_of_month)
-        return rates[(month, currency)]
-
-    invoices = {row["invoice_id"]: row for row in rows_of(raw_dir, "invoices")
-                if (issued := utc_timestamp(row["issued_at"])) and issued < end}
-    lines = []
-    for row in rows_of(raw_dir, "invoice_line_items"):
-        invoice = invoices.get(row["invoice_id"])
-        if invoice is None or row["line_type"].lower() != "subscription":
-            continue
-        issued = utc_timestamp(invoice["issued_at"])
-        assert issued is not None
-        plan = plans[row["plan_id"]]
-        interval = int(plan["billing_interval_count"]) * (
-            12 if plan["billing_interval"].lower() == "year" else 1)
-        issued_month = month_start(issued.date())
-        currency = invoice["currency"].upper()
-        factor = (usd_per_unit(currency, issued_month)
-                  / usd_per_unit(settings.reporting_currency, issued_month))
-        net = Fraction(row["amount"]) - Fraction(row["discount_amount"] or "0")
-        start, stop = date.fromisoformat(row["period_start"]), date.fromisoformat(row["period_end"])
-        if add_months(start, interval) == stop or add_months(stop, -interval) == start:
-            rate = net * factor / interval
-        else:
-            cycle_days = (stop - add_months(stop, -interval)).days
-            rate = net * factor * cycle_days / (interval * (stop - start).days)
-        paid = utc_timestamp(invoice["paid_at"])
-        due = utc_timestamp(invoice["due_at"]) or issued
-        lines.append(SubscriptionLine(
-            subscription_id=row["subscription_id"], interval_months=interval,
-            line=Line(customer_id=invoice["customer_id"], product_id=plan["product_id"],
-                      period_start=start, period_end=stop,
-                      monthly_rate=rounded(rate, EIGHT_DECIMALS),
-                      status=invoice["status"].lower(), due_date=due.date(),
-                      paid_date=paid.date() if paid and paid < end else None)))
-    return lines
+    return [SubscriptionLine(subscription_id=line.subscription_id or "",
+                             interval_months=line.interval_months, line=line)
+            for line in recurring_lines(raw_dir, replace(settings, include_usage=False))
+            if line.line_type == "subscription"]
 
 
 @dataclass(frozen=True)
