@@ -171,16 +171,24 @@ def counts_at(line: Line, snapshot: date, settings: Settings) -> bool:
     return paid or snapshot <= line.due_date + timedelta(days=settings.delinquency_days)
 
 
+def months_of(lines: list[Line], settings: Settings) -> list[date]:
+    """Every month from the first line's to the as_of month (none without lines)."""
+    if not lines:
+        return []
+    month, last = month_start(min(line.period_start for line in lines)), month_start(settings.as_of)
+    months = []
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
 def mrr_by_month(raw_dir: Path, settings: Settings, by_product: bool = False
                  ) -> dict[tuple[str, date], Decimal]:
     """{(customer_id or customer_id|product_id, month): mrr} for months with mrr > 0."""
     lines = recurring_lines(raw_dir, settings)
-    if not lines:
-        return {}
-    month = month_start(min(line.period_start for line in lines))
-    as_of_month = month_start(settings.as_of)
     sums: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
-    while month <= as_of_month:
+    for month in months_of(lines, settings):
         snapshot = snapshot_of(month, settings.as_of)
         for line in lines:
             if by_product and line.product_id is None:
@@ -188,7 +196,6 @@ def mrr_by_month(raw_dir: Path, settings: Settings, by_product: bool = False
             if counts_at(line, snapshot, settings):
                 key = f"{line.customer_id}|{line.product_id}" if by_product else line.customer_id
                 sums[(key, month)] += line.monthly_rate
-        month = add_months(month, 1)
     result = {}
     for key, total in sums.items():
         cents = total.quantize(CENT, rounding=ROUND_HALF_UP)

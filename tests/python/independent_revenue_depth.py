@@ -22,6 +22,7 @@ from tests.python.independent_revenue import (
     counts_at,
     customer_movements,
     month_start,
+    months_of,
     mrr_by_month,
     recurring_lines,
     rounded,
@@ -36,15 +37,6 @@ ZERO = Decimal(0)
 def _thresholded(total: Decimal, settings: Settings) -> Decimal:
     cents = total.quantize(CENT, rounding=ROUND_HALF_UP)
     return cents if cents > 0 and cents >= settings.threshold else ZERO
-
-
-def _months(lines: list[Line], settings: Settings) -> list[date]:
-    month, last = month_start(min(line.period_start for line in lines)), month_start(settings.as_of)
-    months = []
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
 
 
 def _paid_at(line: Line, snapshot: date) -> bool:
@@ -62,7 +54,7 @@ def delinquent_mrr(raw_dir: Path, settings: Settings) -> dict[tuple[str, date], 
     """{(customer, month): delinquent MRR} where it is > 0."""
     lines = recurring_lines(raw_dir, settings)
     sums: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
-    for month in _months(lines, settings):
+    for month in months_of(lines, settings):
         snapshot = snapshot_of(month, settings.as_of)
         for line in lines:
             if delinquent_at(line, snapshot, settings):
@@ -154,7 +146,7 @@ def _seats_and_plan_sets(lines: list[Line], settings: Settings
                                     dict[tuple[str, str, date], frozenset[str]]]:
     seats: dict[tuple[str, str, date], int] = defaultdict(int)
     plan_sums: dict[tuple[str, str, date, str], Decimal] = defaultdict(Decimal)
-    for month in _months(lines, settings):
+    for month in months_of(lines, settings):
         snapshot = snapshot_of(month, settings.as_of)
         for line in lines:
             if line.product_id is None or not counts_at(line, snapshot, settings):

@@ -34,6 +34,8 @@ lines_counted_the_month_before as (
     select distinct
         counting_lines.customer_id,
         counting_lines.invoice_id,
+        invoices_paid_late_or_never.due_date,
+        invoices_paid_late_or_never.paid_date,
         cast({{ dbt.dateadd('month', 1, 'counting_lines.month') }} as date) as month
     from counting_lines
     inner join invoices_paid_late_or_never
@@ -48,13 +50,11 @@ unpaid_past_due_at_snapshot as (
     from lines_counted_the_month_before
     inner join months
         on lines_counted_the_month_before.month = months.month_start
-    inner join invoices_paid_late_or_never
-        on lines_counted_the_month_before.invoice_id = invoices_paid_late_or_never.invoice_id
     where
-        invoices_paid_late_or_never.due_date < months.snapshot_date
+        lines_counted_the_month_before.due_date < months.snapshot_date
         and (
-            invoices_paid_late_or_never.paid_date is null
-            or invoices_paid_late_or_never.paid_date > months.snapshot_date
+            lines_counted_the_month_before.paid_date is null
+            or lines_counted_the_month_before.paid_date > months.snapshot_date
         )
 ),
 
