@@ -41,10 +41,15 @@ def _cached(function_name: str, warehouse: str, published_ns: int, arguments: tu
 
 
 def load(function: Callable[..., Any], *arguments: Any) -> Any:
-    """function(warehouse, *arguments) from retain.dashboard.data, cached per snapshot."""
+    """function(warehouse, *arguments) from retain.dashboard.data, cached per snapshot; a
+    snapshot without what the page reads stops the page with one error line."""
     warehouse = data.warehouse_path()
     published_ns = warehouse.stat().st_mtime_ns if warehouse.exists() else 0
-    return _cached(function.__name__, str(warehouse), published_ns, tuple(arguments))
+    try:
+        return _cached(function.__name__, str(warehouse), published_ns, tuple(arguments))
+    except data.WarehouseError as error:
+        st.error(str(error))
+        st.stop()
 
 
 def stop_on_unsafe_server() -> None:
@@ -63,11 +68,7 @@ def header(title: str) -> date:
     server (a page's URL can run the page without app.py) or without a snapshot."""
     stop_on_unsafe_server()
     st.title(title)
-    try:
-        as_of = load(data.as_of_date)
-    except data.WarehouseError as error:
-        st.error(str(error))
-        st.stop()
+    as_of = load(data.as_of_date)
     as_of_month = as_of.replace(day=1)
     st.caption(f"As of {as_of:%Y-%m-%d} (end of day, UTC) · published snapshot "
                f"`{data.warehouse_path()}` · current month: {month_label(as_of_month, as_of)}")

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from retain.engines import engine_for
@@ -73,7 +74,13 @@ def query_frame(warehouse: Path, sql: str, parameters: list[Any] | None = None) 
     if not warehouse.exists():
         raise WarehouseError(f"no published warehouse at {warehouse}: run `make run` first")
     with open_published(warehouse) as con:
-        return con.execute(sql, parameters or []).df()
+        try:
+            return con.execute(sql, parameters or []).df()
+        except duckdb.CatalogException as error:
+            # A snapshot published by an older version lacks a newer page's relations.
+            cause = str(error).splitlines()[0]
+            raise WarehouseError(f"{warehouse} lacks what this page reads ({cause}): "
+                                 "publish it again with `retain run`") from error
 
 
 def _relations(warehouse: Path) -> set[str]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -580,3 +581,19 @@ def test_customer_page(run_page: RunPage, warehouse: Path) -> None:
     assert app.query_params["customer"] == "c3"  # a link to this customer
     assert metrics(app)["MRR"] == formatted_value(
         query(warehouse, "select mrr from dim_customers where customer_id = 'c3'")[0][0], "money")
+
+
+def test_a_snapshot_without_a_page_s_relation_stops_it_with_one_error(
+        trials_warehouse: Path, tmp_path: Path, run_page_on: Callable[..., AppTest]) -> None:
+    """A snapshot published before rpt_renewals_due existed: the Renewals page shows one
+    error naming the file and the way out, not a traceback."""
+    older = tmp_path / "retain.duckdb"
+    shutil.copy(trials_warehouse, older)
+    with duckdb.connect(str(older)) as con:
+        con.execute("drop table rpt_renewals_due")
+    with pytest.raises(data.WarehouseError, match="publish it again with `retain run`"):
+        data.renewals_due(older)
+    app = run_page_on(older, "renewals.py")
+    [error] = app.error
+    assert error.value.startswith(f"{older} lacks what this page reads (")
+    assert "rpt_renewals_due" in error.value
