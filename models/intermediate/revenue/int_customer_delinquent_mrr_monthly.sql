@@ -51,7 +51,7 @@ customer_months as (
     select
         customer_id,
         month,
-        {{ thresholded_mrr('monthly_rate') }} as delinquent_mrr
+        {{ thresholded_mrr('sum(monthly_rate)') }} as delinquent_mrr
     from delinquent_lines
     group by customer_id, month
 ),

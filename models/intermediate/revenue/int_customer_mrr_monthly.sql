@@ -11,7 +11,7 @@ customer_months as (
     select
         customer_id,
         month,
-        {{ thresholded_mrr('monthly_rate') }} as mrr
+        {{ thresholded_mrr('sum(monthly_rate)') }} as mrr
     from counting_lines
     group by customer_id, month
 ),

@@ -1,7 +1,9 @@
--- Per customer, product and month with counting lines: the lines' summed
--- monthly rate (unrounded: product MRR rounds it), and the seats and plan set
--- that decide whether a product's MRR change came from seats, price or a
--- change of plan (metrics.md, Revenue depth: product change reasons).
+-- Per customer, product and month with counting lines: the product's MRR,
+-- computed like customer MRR (the lines summed unrounded, rounded to cents,
+-- below the threshold is 0), and the seats and plan set that decide whether a
+-- product's MRR change came from seats, price or a change of plan
+-- (metrics.md, Revenue depth: product change reasons). Usage lines without a
+-- plan have no product and count toward customer MRR only.
 -- seats: sign(amount before discount) x |quantity| over the subscription
 -- lines counting at the snapshot, so a proration pair nets to the new count.
 -- plan_set: the plans (comma separated, in order) whose own MRR, rounded to
@@ -52,7 +54,7 @@ product_months as (
         cast(customer_id as {{ dbt.type_string() }}) as customer_id,
         cast(product_id as {{ dbt.type_string() }}) as product_id,
         cast(month as date) as month,
-        cast(sum(plan_rate) as {{ type_rate() }}) as monthly_rate,
+        {{ thresholded_mrr('cast(sum(plan_rate) as ' ~ type_rate() ~ ')') }} as mrr,
         cast(sum(seats) as {{ dbt.type_bigint() }}) as seats,
         coalesce({{ dbt.listagg('plan_in_set', "','", 'order by plan_in_set') }}, '') as plan_set
     from plans_in_set

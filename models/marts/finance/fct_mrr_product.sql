@@ -5,8 +5,8 @@
 -- depth: product change reasons).
 with
 
-customer_product_mrr as (
-    select * from {{ ref('int_customer_product_mrr_monthly') }}
+product_months as (
+    select * from {{ ref('int_customer_product_plans_monthly') }}
 ),
 
 customer_mrr as (
@@ -17,12 +17,8 @@ customer_cohorts as (
     select * from {{ ref('int_customer_cohorts') }}
 ),
 
-product_plans as (
-    select * from {{ ref('int_customer_product_plans_monthly') }}
-),
-
 product_mrr_with_previous as (
-    {{ mrr_with_previous('customer_product_mrr', ['customer_id', 'product_id']) }}
+    {{ mrr_with_previous('product_months', ['customer_id', 'product_id'], ['seats', 'plan_set']) }}
 ),
 
 with_customer_context as (
@@ -34,6 +30,10 @@ with_customer_context as (
         product_mrr_with_previous.previous_mrr,
         product_mrr_with_previous.mrr_change,
         customer_cohorts.cohort_month as customer_first_paying_month,
+        coalesce(product_mrr_with_previous.seats, 0) as seats,
+        coalesce(product_mrr_with_previous.previous_seats, 0) as previous_seats,
+        coalesce(product_mrr_with_previous.plan_set, '') as plan_set,
+        coalesce(product_mrr_with_previous.previous_plan_set, '') as previous_plan_set,
         coalesce(customer_mrr.mrr, 0) as customer_mrr,
         coalesce(customer_mrr.previous_mrr, 0) as customer_previous_mrr
     from product_mrr_with_previous
@@ -53,6 +53,10 @@ movements as (
         mrr,
         previous_mrr,
         mrr_change,
+        seats,
+        previous_seats,
+        plan_set,
+        previous_plan_set,
         case
             when previous_mrr = 0 and customer_previous_mrr > 0 then 'cross_sell'
             when previous_mrr = 0 and customer_first_paying_month < month then 'reactivation'
@@ -64,42 +68,19 @@ movements as (
     from with_customer_context
 ),
 
-with_seats_and_plans as (
-    select
-        movements.*,
-        coalesce(this_month.seats, 0) as seats,
-        coalesce(previous_month.seats, 0) as previous_seats,
-        coalesce(this_month.plan_set, '') as plan_set,
-        coalesce(previous_month.plan_set, '') as previous_plan_set
-    from movements
-    left join product_plans as this_month
-        on
-            movements.customer_id = this_month.customer_id
-            and movements.product_id = this_month.product_id
-            and movements.month = this_month.month
-    left join product_plans as previous_month
-        on
-            movements.customer_id = previous_month.customer_id
-            and movements.product_id = previous_month.product_id
-            and movements.month = cast({{ dbt.dateadd('month', 1, 'previous_month.month') }} as date)
-),
-
 seat_changes as (
     select
-        with_seats_and_plans.*,
+        *,
         case
-            when with_seats_and_plans.movement not in ('upsell', 'downgrade') then null
+            when movement not in ('upsell', 'downgrade') then null
             when
-                with_seats_and_plans.plan_set = with_seats_and_plans.previous_plan_set
-                and with_seats_and_plans.previous_seats > 0
-                and with_seats_and_plans.seats > 0
-                then {{ money_divided(
-                    '(with_seats_and_plans.seats - with_seats_and_plans.previous_seats)'
-                    ~ ' * with_seats_and_plans.previous_mrr',
-                    'with_seats_and_plans.previous_seats') }}
+                plan_set = previous_plan_set
+                and previous_seats > 0
+                and seats > 0
+                then {{ money_divided('(seats - previous_seats) * previous_mrr', 'previous_seats') }}
             else cast(0 as {{ type_money() }})
         end as seat_change_mrr
-    from with_seats_and_plans
+    from movements
 ),
 
 change_reasons as (
