@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,67 @@ def materialised(result: dg.ExecuteInProcessResult) -> set[str]:
             for event in result.get_asset_materialization_events()}
 
 
-def test_whole_graph_materialises_and_publishes(definitions: dg.Definitions,
-                                                tmp_path: Path) -> None:
-    warehouse = tmp_path / "retain.duckdb"
-    result = run_job(definitions, FIXTURES / "revenue", warehouse)
+def _dbt_build_environments(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """The environments every `dbt build` started from now on gets, in order (retain.dbt
+    and dagster-dbt both start dbt with subprocess.Popen)."""
+    started: list[dict[str, str]] = []
+
+    class Recorded(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, args: list[str], *more: Any, **options: Any) -> None:
+            if DBT in args and "build" in args:
+                started.append(dict(options["env"]))
+            super().__init__(args, *more, **options)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    return started
+
+
+@dataclass
+class FirstRuns:
+    """The job's run as of AS_OF on the revenue fixture, then `retain run` on the same
+    warehouse, with the plans each made and the environment each dbt build got."""
+    result: dg.ExecuteInProcessResult
+    warehouse: Path
+    plans_after_job: int
+    plans: list[RunPlan]
+    builds: list[dict[str, str]]
+    memory_limit_after_job: str | None
+    retain_run: ExitCode
+    retain_run_errors: list[str]
+
+
+@pytest.fixture(scope="module")
+def first_runs(definitions: dg.Definitions,
+               tmp_path_factory: pytest.TempPathFactory) -> FirstRuns:
+    """One Dagster run and one `retain run` that several tests read (each run costs a
+    whole dbt build), under a memory limit of 3GiB and without a spill folder set."""
+    warehouse = tmp_path_factory.mktemp("first_runs") / "retain.duckdb"
+    plans: list[RunPlan] = []
+
+    def counted(settings: Settings) -> RunPlan:
+        plans.append(run_plan(settings))
+        return plans[-1]
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("RETAIN_DUCKDB_MEMORY_LIMIT", "3GiB")
+        monkeypatch.delenv("RETAIN_DUCKDB_TEMP_DIR", raising=False)
+        builds = _dbt_build_environments(monkeypatch)
+        # The Dagster resource makes the plan; a step would make its own without one.
+        monkeypatch.setattr("orchestration.resources.run_plan", counted)
+        monkeypatch.setattr("retain.pipeline.run_plan", counted)
+        result = run_job(definitions, FIXTURES / "revenue", warehouse)
+        plans_after_job = len(plans)
+        memory_limit_after_job = os.environ.get("RETAIN_DUCKDB_MEMORY_LIMIT")
+        report = run_pipeline(Settings(raw_dir=FIXTURES / "revenue", warehouse=warehouse,
+                                       as_of=AS_OF,
+                                       report_dir=warehouse.parent / "validation_retain_run"),
+                              progress=lambda _: None)
+    return FirstRuns(result, warehouse, plans_after_job, plans, builds,
+                     memory_limit_after_job, report.exit_code, report.errors)
+
+
+def test_whole_graph_materialises_and_publishes(first_runs: FirstRuns) -> None:
+    result, warehouse = first_runs.result, first_runs.warehouse
 
     assert result.success
     done = materialised(result)
@@ -100,80 +158,51 @@ def test_whole_graph_materialises_and_publishes(definitions: dg.Definitions,
     assert customers == 14 and mrr_rows > 0
 
 
+def test_a_run_plans_once_and_dbt_gets_the_memory_and_spill_of_retain_run(
+        first_runs: FirstRuns) -> None:
+    """Dagster's dbt step is `retain run`'s: the same memory limit (the run's, less dbt's
+    process reserve, not profiles.yml's 6GB) and spill folder, and one plan per run."""
+    assert first_runs.result.success
+    assert first_runs.plans_after_job == 1, "load, checks and dbt of a Dagster run follow one plan"
+    assert first_runs.memory_limit_after_job == "3GiB", "restored after dbt started"
+    assert first_runs.retain_run == ExitCode.OK, first_runs.retain_run_errors
+    assert len(first_runs.plans) == 2
+
+    dagster, retain_run = ({name: environment.get(name) for name in (
+        "RETAIN_DUCKDB_MEMORY_LIMIT", "RETAIN_DUCKDB_TEMP_DIR", "RETAIN_DUCKDB_PATH",
+        "RETAIN_SPARK_DIR", "DBT_PROFILES_DIR")} for environment in first_runs.builds)
+    assert dagster == retain_run
+    assert retain_run["RETAIN_DUCKDB_MEMORY_LIMIT"] == "2560MiB"
+    assert retain_run["RETAIN_DUCKDB_TEMP_DIR"] == str(
+        build_path(first_runs.warehouse).parent / "spill")
+
+
 def test_backfilling_a_past_day_keeps_its_snapshot_and_the_newest_day_published(
-        definitions: dg.Definitions, tmp_path: Path) -> None:
+        definitions: dg.Definitions, first_runs: FirstRuns, tmp_path: Path) -> None:
     """A backfill runs one partition per day; each leaves a snapshot readable as of its
-    day, and the published warehouse stays at the newest day."""
-    warehouse = tmp_path / "retain.duckdb"
+    day, and the published warehouse stays at the newest day. Today's run is the first
+    runs' (copied: other tests read them)."""
     partitions = definitions.resolve_job_def("retain_pipeline").partitions_def
     assert partitions is not None
     keys = partitions.get_partition_keys(current_time=datetime(2024, 6, 16, 6, tzinfo=UTC))
     assert keys[0] == "2024-01-01" and keys[-1] == AS_OF.isoformat()
+    assert first_runs.result.success
+    home = shutil.copytree(first_runs.warehouse.parent, tmp_path / "home", symlinks=True)
+    warehouse = home / first_runs.warehouse.name
 
-    for day in (AS_OF, date(2024, 5, 31)):  # today's run, then a backfill of a past day
-        assert run_job(definitions, FIXTURES / "revenue", warehouse, day).success
+    assert run_job(definitions, FIXTURES / "revenue", warehouse, date(2024, 5, 31)).success
 
     def as_of_of(path: Path) -> str:
         [(value,)] = query(path, "select value from meta where key = 'as_of_date'")
         return str(value)
 
     assert as_of_of(warehouse) == AS_OF.isoformat()
-    snapshots = tmp_path / "snapshots"
+    snapshots = home / "snapshots"
     assert as_of_of(snapshots / "retain_2024-05-31.duckdb") == "2024-05-31"
     assert as_of_of(snapshots / f"retain_{AS_OF}.duckdb") == AS_OF.isoformat()
     [(may_months,)] = query(snapshots / "retain_2024-05-31.duckdb",
                             "select max(month) from metrics_revenue_monthly")
     assert may_months == date(2024, 5, 1), "the backfilled snapshot stops at its own day"
-
-
-def _dbt_build_environments(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
-    """The environments every `dbt build` started from now on gets, in order (retain.dbt
-    and dagster-dbt both start dbt with subprocess.Popen)."""
-    started: list[dict[str, str]] = []
-
-    class Recorded(subprocess.Popen):  # type: ignore[type-arg]
-        def __init__(self, args: list[str], *more: Any, **options: Any) -> None:
-            if DBT in args and "build" in args:
-                started.append(dict(options["env"]))
-            super().__init__(args, *more, **options)
-
-    monkeypatch.setattr(subprocess, "Popen", Recorded)
-    return started
-
-
-def test_a_run_plans_once_and_dbt_gets_the_memory_and_spill_of_retain_run(
-        definitions: dg.Definitions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dagster's dbt step is `retain run`'s: the same memory limit (the run's, less dbt's
-    process reserve, not profiles.yml's 6GB) and spill folder, and one plan per run."""
-    monkeypatch.setenv("RETAIN_DUCKDB_MEMORY_LIMIT", "3GiB")
-    monkeypatch.delenv("RETAIN_DUCKDB_TEMP_DIR", raising=False)
-    builds = _dbt_build_environments(monkeypatch)
-    plans: list[RunPlan] = []
-
-    def counted(settings: Settings) -> RunPlan:
-        plans.append(run_plan(settings))
-        return plans[-1]
-
-    # The Dagster resource makes the plan; a step would make its own without one.
-    monkeypatch.setattr("orchestration.resources.run_plan", counted)
-    monkeypatch.setattr("retain.pipeline.run_plan", counted)
-    warehouse = tmp_path / "retain.duckdb"
-
-    assert run_job(definitions, FIXTURES / "revenue", warehouse).success
-    assert len(plans) == 1, "load, checks and dbt of a Dagster run follow one plan"
-    assert os.environ["RETAIN_DUCKDB_MEMORY_LIMIT"] == "3GiB", "restored after dbt started"
-    report = run_pipeline(Settings(raw_dir=FIXTURES / "revenue", warehouse=warehouse,
-                                   as_of=AS_OF, report_dir=tmp_path / "validation"),
-                          progress=lambda _: None)
-    assert report.exit_code == ExitCode.OK, report.errors
-    assert len(plans) == 2
-
-    dagster, retain_run = ({name: environment.get(name) for name in (
-        "RETAIN_DUCKDB_MEMORY_LIMIT", "RETAIN_DUCKDB_TEMP_DIR", "RETAIN_DUCKDB_PATH",
-        "RETAIN_SPARK_DIR", "DBT_PROFILES_DIR")} for environment in builds)
-    assert dagster == retain_run
-    assert retain_run["RETAIN_DUCKDB_MEMORY_LIMIT"] == "2560MiB"
-    assert retain_run["RETAIN_DUCKDB_TEMP_DIR"] == str(build_path(warehouse).parent / "spill")
 
 
 def test_failing_blocking_check_stops_dbt_and_publish(definitions: dg.Definitions,
