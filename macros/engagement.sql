@@ -35,3 +35,37 @@
 {% macro default__days_in_bitmaps(bitmap) -%}
     bit_count(bit_or({{ bitmap }}))
 {%- endmacro %}
+
+{#- Daily windows from monthly day bitmaps (metrics_engagement_daily). Day k
+    of a month is bit k - 1 of its bitmap (day_of_month_bit). The days before
+    a month are one bitmap of 62 bits: the month before ends at bit 61 and the
+    month before that right below it (a 30-day window reaches two months back
+    at most: March 1 back to January 31). A window of `length` days ending on
+    day `day` of a month is then two constant masks: its days in the month,
+    and the bits 62 - L to 61 for its L days before the month. -#}
+{% macro days_before_month_end_bit() -%}
+    62
+{%- endmacro %}
+
+{% macro window_days_in_month_mask(day, length) -%}
+    {%- set first = [1, day - length + 1] | max -%}
+    {{ (2 ** (day - first + 1) - 1) * 2 ** (first - 1) }}
+{%- endmacro %}
+
+{% macro window_days_before_month_mask(day, length) -%}
+    {%- set before = [length - day, 0] | max -%}
+    {{ (2 ** before - 1) * 2 ** (days_before_month_end_bit() | int - before) }}
+{%- endmacro %}
+
+{#- An aggregate: the users (rows) with an active day in the window of
+    `length` days ending on day `day` of the month, from the month's day
+    bitmap and the bitmap of the days before it. -#}
+{% macro users_in_window(month_days, days_before, day, length) -%}
+    sum(case when ({{ month_days }} & {{ window_days_in_month_mask(day, length) }}) <> 0
+    {%- if day < length %} or ({{ days_before }} & {{ window_days_before_month_mask(day, length) }}) <> 0{% endif %} then 1 else 0 end)
+{%- endmacro %}
+
+{#- The column <prefix>_<d> for the day of the month d (1 to 31) in day_column. -#}
+{% macro column_of_day(day_column, prefix) -%}
+    case {{ day_column }}{% for day in range(1, 32) %} when {{ day }} then {{ prefix }}_{{ day }}{% endfor %} end
+{%- endmacro %}

@@ -465,8 +465,8 @@ def test_out_of_memory_read_from_dbt_s_results_reaches_the_run_s_last_line(
     # dbt's run_results.json as dbt 1.11 writes it for a model DuckDB could not fit in
     # its memory limit: the cause is on the message's second line.
     (tmp_path / "run_results.json").write_text(json.dumps({"results": [
-        {"unique_id": "model.retain.int_user_day_usage", "status": "error",
-         "message": "Runtime Error in model int_user_day_usage (models/x.sql)\n  Out of "
+        {"unique_id": "model.retain.int_user_month_usage", "status": "error",
+         "message": "Runtime Error in model int_user_month_usage (models/x.sql)\n  Out of "
                     "Memory Error: failed to allocate data of size 16.0 MiB (5.0 GiB/5.1 "
                     "GiB used)"},
         {"unique_id": "test.retain.not_null_x", "status": "fail",
@@ -476,7 +476,7 @@ def test_out_of_memory_read_from_dbt_s_results_reaches_the_run_s_last_line(
     code, [line] = _build_failure(Settings(), outcome)
     assert code == ExitCode.MACHINE_REFUSED
     assert line.startswith("dbt build ran out of memory under DuckDB's limit of ")
-    assert ("model.retain.int_user_day_usage: Runtime Error in model int_user_day_usage "
+    assert ("model.retain.int_user_month_usage: Runtime Error in model int_user_month_usage "
             "(models/x.sql): Out of Memory Error: failed to allocate data") in line
     assert line.endswith(OUT_OF_MEMORY_REMEDY)
     assert outcome.failures[1] == ("test.retain.not_null_x: Got 2 results, configured to "

@@ -1,12 +1,11 @@
 -- Usage events aggregated to customer x user x calendar month: the monthly
--- usage and the 30-day windows at each snapshot read these rows (about a
--- tenth of the events) instead of the user-days. A month keeps its first and
--- last active day, which decide the 30-day windows exactly, and a bitmap of
--- its active days, whose set bits count the distinct active days and whose
--- union over a customer's users gives the customer's. Read from the events,
--- not from int_user_day_usage: one aggregate over the events costs about half
--- of one over the (wider) user-days at 1,000,000 customers. Incremental: a
--- run recomputes the months from incremental_start_month() on.
+-- usage, the 30-day windows at each snapshot and the daily engagement read
+-- these rows (about a tenth of the events), so that no model aggregates the
+-- events to user-days. A month keeps its first and last active day, which
+-- decide the 30-day windows exactly, and a bitmap of its active days, whose
+-- set bits count the distinct active days and whose union over a customer's
+-- users gives the customer's. Incremental: a run recomputes the months from
+-- incremental_start_month() on.
 {{ config(**replace_range_config(from_first_month('activity_month'), 'activity_month')) }}
 
 with

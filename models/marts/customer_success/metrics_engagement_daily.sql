@@ -1,21 +1,28 @@
 -- Daily engagement (metrics.md, Engagement): dau, wau (D-6..D), mau
 -- (D-29..D) and stickiness, every day from the first day with an active
--- user to as_of_date. Incremental: a run recomputes the days from
--- incremental_start_date() on, from the active days of the 30 before them.
+-- user to as_of_date. Counted from the user-months' day bitmaps (a tenth of
+-- the rows of user-days, and no per-day sort): a user is in a day's window
+-- when a bit of the window is set in its month's bitmap or in the bitmap of
+-- the days before the month. Incremental: a run recomputes the days from
+-- incremental_start_date() on, from the user-months of the two months before.
 {{ config(**replace_range_config(from_first_day('date_day'), 'date_day')) }}
+
+{%- set windows = {'dau': 1, 'wau': 7, 'mau': 30} %}
 
 with
 
-int_user_day_usage as (
+int_user_month_usage as (
     select
         user_id,
-        date_day,
-        is_active
-    from {{ ref('int_user_day_usage') }}
+        activity_month,
+        first_active_day,
+        active_days_bitmap
+    from {{ ref('int_user_month_usage') }}
+    where
+        active_days > 0
     {% if is_incremental() -%}
-        -- A day's counts need its own and the 29 days before; an interval
-        -- starting earlier has ended before the first recomputed day.
-        where date_day >= {{ dbt.dateadd('day', -30, incremental_start_date()) }}
+        -- A day's windows reach two months back.
+        and activity_month >= cast({{ dbt.dateadd('month', -2, incremental_start_month()) }} as date)
     {%- endif %}
 ),
 
@@ -24,66 +31,83 @@ int_calendar_days as (
     from {{ ref('int_calendar_days') }}
 ),
 
-active_user_days as (
+user_months as (
     select
         user_id,
-        date_day
-    from int_user_day_usage
-    where is_active
+        activity_month,
+        active_days_bitmap,
+        cast({{ dbt.dateadd('month', 1, 'activity_month') }} as date) as next_month,
+        cast({{ dbt.dateadd('month', 2, 'activity_month') }} as date) as month_after_next,
+        {{ dbt.datediff('activity_month', dbt.dateadd('month', 1, 'activity_month'), 'day') }} as days_in_month,
+        {{ dbt.datediff(dbt.dateadd('month', 1, 'activity_month'), dbt.dateadd('month', 2, 'activity_month'), 'day') }}
+            as days_in_next_month
+    from int_user_month_usage
 ),
 
--- Window logic instead of days x users: an active day d keeps the user in
--- the dau, wau and mau windows for days d..d, d..d+6 and d..d+29, up to (not
--- including) the user's next active day, which takes over. The resulting
--- intervals never overlap, so counting intervals counts users. A user active
--- for two customers on a day has two rows there, the first of which ends at
--- once (its next active day is the same day): one active user, without a
--- DISTINCT over the user-days.
-user_coverage as (
+-- A user-month counts toward its own month, and, moved into the look-back
+-- bitmap, toward the two months after it.
+window_parts as (
     select
-        date_day,
-        lead(date_day) over (partition by user_id order by date_day) as next_active_day
-    from active_user_days
+        user_id,
+        activity_month as month,
+        active_days_bitmap as month_days,
+        cast(0 as {{ dbt.type_bigint() }}) as days_before
+    from user_months
+    union all
+    select
+        user_id,
+        next_month as month,
+        cast(0 as {{ dbt.type_bigint() }}) as month_days,
+        active_days_bitmap
+        * cast(power(2, {{ days_before_month_end_bit() }} - days_in_month) as {{ dbt.type_bigint() }}) as days_before
+    from user_months
+    where next_month <= {{ as_of_month() }}
+    union all
+    select
+        user_id,
+        month_after_next as month,
+        cast(0 as {{ dbt.type_bigint() }}) as month_days,
+        active_days_bitmap
+        * cast(power(2, {{ days_before_month_end_bit() }} - days_in_month - days_in_next_month) as {{ dbt.type_bigint() }})
+            as days_before
+    from user_months
+    where month_after_next <= {{ as_of_month() }}
 ),
 
--- Days the active day covers before the next one takes over, at most the 30
--- of mau (0 for the first of two rows of one user-day).
-coverage_lengths as (
+-- One row per user and month, whatever the customers it was active for:
+-- each user counts once.
+user_windows as (
     select
-        date_day,
-        case
-            when next_active_day is null then 30
-            else least({{ dbt.datediff('date_day', 'next_active_day', 'day') }}, 30)
-        end as covered_days
-    from user_coverage
-),
-
--- The intervals are counted per start and length (at most 31 per day), so
--- the dates below are computed on a small table.
-coverage_intervals as (
-    select
-        date_day,
-        covered_days,
-        count(*) as intervals
-    from coverage_lengths
+        user_id,
+        month,
+        bit_or(month_days) as month_days,
+        bit_or(days_before) as days_before
+    from window_parts
+    {% if is_incremental() -%}
+        where month >= {{ incremental_start_month() }}
+    {%- endif %}
     group by
-        date_day,
-        covered_days
+        user_id,
+        month
 ),
 
-coverage_bounds as (
+-- Users per month and day of the month in each window (days past the
+-- month's end are never read).
+monthly_counts as (
     select
-        date_day,
-        intervals,
-        cast({{ dbt.dateadd('day', 'least(covered_days, 1)', 'date_day') }} as date) as dau_ends_before,
-        cast({{ dbt.dateadd('day', 'least(covered_days, 7)', 'date_day') }} as date) as wau_ends_before,
-        cast({{ dbt.dateadd('day', 'covered_days', 'date_day') }} as date) as mau_ends_before
-    from coverage_intervals
+        {% for day in range(1, 32) %}
+        {% for name, length in windows.items() %}
+        {{ users_in_window('month_days', 'days_before', day, length) }} as {{ name }}_{{ day }},
+        {% endfor %}
+        {% endfor %}
+        month
+    from user_windows
+    group by month
 ),
 
 first_active_day as (
-    select min(coverage_intervals.date_day) as date_day
-    from coverage_intervals
+    select min(first_active_day) as date_day
+    from int_user_month_usage
     {% if is_incremental() -%}
         -- The days already built start at the first active day of all.
         union all
@@ -93,73 +117,27 @@ first_active_day as (
 ),
 
 report_days as (
-    select int_calendar_days.date_day
+    select
+        int_calendar_days.date_day,
+        cast({{ dbt.date_trunc('month', 'int_calendar_days.date_day') }} as date) as month,
+        extract(day from int_calendar_days.date_day) as day_of_month
     from int_calendar_days
     where
         int_calendar_days.date_day >= (select min(first_active_day.date_day) from first_active_day)
     {% if is_incremental() -%}
-        -- Counting starts with the 30 days before the first recomputed day,
-        -- whose active days open the intervals still covering it.
-        and int_calendar_days.date_day >= {{ dbt.dateadd('day', -30, incremental_start_date()) }}
+        and int_calendar_days.date_day >= {{ incremental_start_date() }}
     {%- endif %}
-),
-
--- + where an interval starts, - the day after it ends.
-coverage_changes as (
-    select
-        date_day as change_day,
-        intervals as dau_change,
-        intervals as wau_change,
-        intervals as mau_change
-    from coverage_bounds
-    union all
-    select
-        dau_ends_before as change_day,
-        -intervals as dau_change,
-        0 as wau_change,
-        0 as mau_change
-    from coverage_bounds
-    union all
-    select
-        wau_ends_before as change_day,
-        0 as dau_change,
-        -intervals as wau_change,
-        0 as mau_change
-    from coverage_bounds
-    union all
-    select
-        mau_ends_before as change_day,
-        0 as dau_change,
-        0 as wau_change,
-        -intervals as mau_change
-    from coverage_bounds
-),
-
-daily_changes as (
-    select
-        change_day,
-        sum(dau_change) as dau_change,
-        sum(wau_change) as wau_change,
-        sum(mau_change) as mau_change
-    from coverage_changes
-    group by change_day
 ),
 
 daily_counts as (
     select
-        report_days.date_day,
-        sum(coalesce(daily_changes.dau_change, 0)) over (
-            order by report_days.date_day rows between unbounded preceding and current row
-        ) as dau,
-        sum(coalesce(daily_changes.wau_change, 0)) over (
-            order by report_days.date_day rows between unbounded preceding and current row
-        ) as wau,
-        sum(coalesce(daily_changes.mau_change, 0)) over (
-            order by report_days.date_day rows between unbounded preceding and current row
-        ) as mau
+        {% for name in windows %}
+        coalesce({{ column_of_day('report_days.day_of_month', 'monthly_counts.' ~ name) }}, 0) as {{ name }},
+        {% endfor %}
+        report_days.date_day
     from report_days
-    left join daily_changes
-        on report_days.date_day = daily_changes.change_day
+    left join monthly_counts
+        on report_days.month = monthly_counts.month
 ),
 
 final as (
@@ -170,9 +148,6 @@ final as (
         cast(mau as {{ dbt.type_bigint() }}) as mau,
         {{ safe_ratio('dau', 'mau') }} as stickiness
     from daily_counts
-    {% if is_incremental() -%}
-        where date_day >= {{ incremental_start_date() }}
-    {%- endif %}
 )
 
 select * from final
