@@ -190,6 +190,17 @@ METRIC_SETTINGS: dict[str, Callable[[Any], Any]] = {
 # The engines a run can build on, and the profiles.yml target of each
 # (retain/engines/: what differs between them).
 DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
+# How Spark is reached: a local session in dbt's process, or a Thrift server in front of
+# a cluster (`make spark-cluster` starts one here); each a profiles.yml target.
+SPARK_CONNECTIONS = {"session": "spark", "thrift": "spark_thrift"}
+
+
+def _spark_connection(value: Any) -> str:
+    name = _text(value).lower()
+    if name not in SPARK_CONNECTIONS:
+        raise SettingError(f"spark_connection={value!r}: expected one of "
+                           f"{', '.join(SPARK_CONNECTIONS)}")
+    return name
 
 
 def _engine(value: Any) -> str:
@@ -278,9 +289,13 @@ class Settings:
     lookback_days: int = field(default_factory=lambda: int(dbt_project_vars()["lookback_days"]))
     # Where dbt builds (DBT_TARGETS): DuckDB, or Spark with Parquet published.
     engine: str = "duckdb"
+    # On Spark: a local session, or a Thrift server (SPARK_CONNECTIONS).
+    spark_connection: str = "session"
 
     @property
     def dbt_target(self) -> str:
+        if self.engine == "spark":
+            return SPARK_CONNECTIONS[self.spark_connection]
         return DBT_TARGETS[self.engine]
 
     def metric(self, name: str) -> Any:
@@ -343,6 +358,7 @@ RUN_KEYS: dict[str, Callable[[Any], Any]] = {
     "raw_dir": _folder_text, "warehouse": _folder_text, "report_dir": _folder_text,
     "as_of_date": _day, "kept_validation_runs": _kept_count,
     "kept_daily_snapshots": _kept_count, "lookback_days": _whole_days, "engine": _text,
+    "spark_connection": _text,
 }
 
 
@@ -435,5 +451,7 @@ def resolved_settings(raw_dir: str | Path | None = None, warehouse: str | Path |
                                 or run.get("lookback_days",
                                            dbt_project_vars()["lookback_days"])),
         engine=_engine(engine or os.environ.get("RETAIN_ENGINE") or run.get("engine", "duckdb")),
+        spark_connection=_spark_connection(os.environ.get("RETAIN_SPARK_CONNECTION")
+                                           or run.get("spark_connection", "session")),
     )
     return settings.with_overrides(**{**document.get("settings", {}), **(overrides or {})})

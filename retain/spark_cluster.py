@@ -271,7 +271,10 @@ def cluster_processes(config: ClusterConfig, home: Path) -> list[ClusterProcess]
         "hive.server2.thrift.port": str(config.thrift_port),
         "hive.exec.scratchdir": str(folder / "hive" / "scratch"),
         "hive.exec.local.scratchdir": str(folder / "hive" / "local-scratch"),
-        "hive.downloaded.resources.dir": str(folder / "hive" / "resources"),
+        # One folder per session, as Hive's default: a session deletes its folder when it
+        # closes, and a shared one vanished under the sessions still open (dbt's threads).
+        "hive.downloaded.resources.dir":
+            str(folder / "hive" / "resources") + "/${hive.session.id}_resources",
         "hive.server2.logging.operation.log.location": str(folder / "hive" / "operation-logs"),
     }
     processes.append(ClusterProcess(
@@ -578,7 +581,8 @@ def start_cluster(config: ClusterConfig, timeout: float = DEFAULT_START_TIMEOUT,
                                      f"cluster did not start (set {setting} to another "
                                      "port, or stop that program)" for port, setting in taken))
     # HiveServer2 logs an error for each session when its local scratch folder is missing.
-    for sub in ("conf", "logs", "work", "scratch", "tables", "hive/local-scratch"):
+    for sub in ("conf", "logs", "work", "scratch", "tables", "hive/local-scratch",
+                "hive/resources"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     (folder / "cluster.json").write_text(json.dumps(config.as_json(), indent=2) + "\n")
     environment = child_environment(config, home)

@@ -33,6 +33,9 @@ from tools.compare import TableDifference, interface_differences
 WORK_DIR = PROJECT_DIR / "data" / "spark_parity"  # git-ignored, like data/
 DEFAULT_AS_OF = date(2026, 11, 30)  # the benchmark's as-of day
 RESULTS_FILE = PROJECT_DIR / "bench" / "results.md"
+SPARK_SETUPS = {"session": "local[2] session in dbt's process",
+                "thrift": "Thrift server of a standalone cluster: master and two 1-core "
+                          "workers on this machine, `make spark-cluster`"}
 
 
 def _progress(message: str) -> None:
@@ -51,15 +54,17 @@ class ParityResult:
 
 
 def engines_parity(raw_dir: Path, as_of: date, work_dir: Path,
-                   progress: Callable[[str], None] = _progress) -> ParityResult:
+                   progress: Callable[[str], None] = _progress,
+                   spark_connection: str = "session") -> ParityResult:
     """Run the pipeline on both engines from raw_dir into work_dir/<engine>/ and compare
-    their interface tables; raises when a run fails."""
+    their interface tables; raises when a run fails. spark_connection: a local session or
+    a Thrift server (RETAIN_SPARK_THRIFT_HOST/PORT)."""
     result = ParityResult()
     for engine in ("duckdb", "spark"):
         folder = work_dir / engine
         shutil.rmtree(folder, ignore_errors=True)
         settings = Settings(raw_dir=raw_dir, warehouse=folder / "retain.duckdb", as_of=as_of,
-                            engine=engine)
+                            engine=engine, spark_connection=spark_connection)
         progress(f"{engine}: retain run from {raw_dir} as of {as_of}")
         report = run_pipeline(settings, lambda line, engine=engine: progress(f"  {engine}: {line}"))
         if report.exit_code != ExitCode.OK:
@@ -76,14 +81,16 @@ def _seconds(report: RunReport) -> float:
     return sum(report.timings.values())
 
 
-def results_section(result: ParityResult, raw_dir: Path, as_of: date) -> str:
+def results_section(result: ParityResult, raw_dir: Path, as_of: date,
+                    spark_connection: str = "session") -> str:
     """A bench/results.md section with both engines' stage times and the comparison."""
     stages = list(result.runs["duckdb"].timings)
     lines = [f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {git_commit(short=True)}, "
              "DuckDB and Spark on the same raw folder (make spark-parity)", "",
              f"Machine: {os.cpu_count()} cores; DuckDB {version('duckdb')}, dbt-duckdb "
              f"{version('dbt-duckdb')}, dbt-spark {version('dbt-spark')}, pyspark "
-             f"{version('pyspark')} (local[2] session). Raw data: {raw_dir.name}, as of {as_of}.",
+             f"{version('pyspark')} ({SPARK_SETUPS[spark_connection]}). Raw data: "
+             f"{raw_dir.name}, as of {as_of}.",
              "", "| stage | DuckDB s | Spark s |", "|---|---:|---:|"]
     for stage in stages:
         lines.append(f"| {stage} | {result.runs['duckdb'].timings.get(stage, 0):.1f} | "
@@ -110,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="size of the generated sample (default 10000)")
     parser.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF,
                         metavar="YYYY-MM-DD", help=f"as-of day (default {DEFAULT_AS_OF})")
+    parser.add_argument("--spark-connection", choices=sorted(SPARK_SETUPS), default="session",
+                        help="Spark through a local session (default) or the Thrift server "
+                             "at RETAIN_SPARK_THRIFT_HOST/PORT (`make spark-cluster`)")
     parser.add_argument("--record", action="store_true",
                         help="add both engines' times to bench/results.md")
     args = parser.parse_args(argv)
@@ -118,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         raw = raw_data(args.customers, 42, args.as_of)
     else:
         raw = args.raw.resolve()
-    result = engines_parity(raw, args.as_of, WORK_DIR)
-    section = results_section(result, raw, args.as_of)
+    result = engines_parity(raw, args.as_of, WORK_DIR, spark_connection=args.spark_connection)
+    section = results_section(result, raw, args.as_of, args.spark_connection)
     print(section)
     if args.record:
         write_results(section, RESULTS_FILE)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +56,28 @@ class SparkError(StageError):
     """A dbt run-operation on the Spark target failed."""
 
 
+def thrift_address() -> tuple[str, int]:
+    """The Thrift server the spark_thrift target of profiles.yml connects to."""
+    return (os.environ.get("RETAIN_SPARK_THRIFT_HOST", "127.0.0.1"),
+            int(os.environ.get("RETAIN_SPARK_THRIFT_PORT", "10000")))
+
+
+def check_thrift_server(settings: Settings) -> None:
+    """On a Thrift connection, the server answers, or the run stops before it stages or
+    builds anything, saying where it looked and how to start one (dbt's own error is a
+    page of PyHive)."""
+    if settings.spark_connection != "thrift":
+        return
+    host, port = thrift_address()
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as error:
+        raise SparkError(
+            f"no Spark Thrift server answers at {host}:{port} ({error.strerror or error}): "
+            "start the local cluster with `make spark-cluster`, or point "
+            "RETAIN_SPARK_THRIFT_HOST and RETAIN_SPARK_THRIFT_PORT at yours") from error
+
+
 def _run_operation(settings: Settings, macro: str, arguments: dict[str, object],
                    progress: Progress) -> DbtOutcome:
     command = ("run-operation", macro, "--args", json.dumps(arguments))
@@ -72,6 +95,7 @@ class SparkEngine:
     def stage_raw(self, settings: Settings, plan: RunPlan, progress: Progress) -> None:
         """Write every validated raw table as Parquet and register it in Spark (the run's
         dates are dbt vars on Spark)."""
+        check_thrift_server(settings)
         folder = raw_stage_dir(settings)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)

@@ -11,7 +11,7 @@ import pytest
 from retain.engines import engine_for
 from retain.engines.duckdb import DuckDBEngine
 from retain.engines.spark import SparkEngine, SparkError, _old_versions, _switch_link, versions_dir
-from retain.settings import Settings
+from retain.settings import SettingError, Settings, resolved_settings
 
 
 def test_settings_pick_the_engine(tmp_path: Path) -> None:
@@ -23,6 +23,18 @@ def test_settings_pick_the_engine(tmp_path: Path) -> None:
     assert engine_for(duckdb_settings).published_location(duckdb_settings) == warehouse
     assert engine_for(spark_settings).published_location(spark_settings) == tmp_path / "retain"
     assert versions_dir(spark_settings) == tmp_path / ".retain.versions"
+
+
+def test_the_spark_connection_picks_the_profile_target(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(engine="spark").dbt_target == "spark"
+    assert Settings(engine="spark", spark_connection="thrift").dbt_target == "spark_thrift"
+    assert Settings(spark_connection="thrift").dbt_target == "dev", "DuckDB ignores it"
+    monkeypatch.setenv("RETAIN_SPARK_CONNECTION", "Thrift")
+    assert resolved_settings(engine="spark").dbt_target == "spark_thrift"
+    monkeypatch.setenv("RETAIN_SPARK_CONNECTION", "odbc")
+    with pytest.raises(SettingError, match="spark_connection='odbc': expected one of session, "
+                                           "thrift"):
+        resolved_settings(engine="spark")
 
 
 def test_the_published_link_switches_at_once_and_keeps_one_previous_version(

@@ -36,23 +36,12 @@ from retain.spark_cluster import (
     process_names,
     stop_cluster,
 )
+from tests.python.conftest import free_ports
 
 pytestmark = pytest.mark.spark
 
 LOOPBACK_V4 = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 LOOPBACK_V6_MAPPED = "0000000000000000FFFF00000100007F"  # ::ffff:127.0.0.1
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports nothing listens on now (held open together, so that they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
 
 
 def _cluster_environment(config: ClusterConfig) -> dict[str, str]:
@@ -113,7 +102,7 @@ def _processes_in(folder: Path) -> list[int]:
 
 @pytest.fixture
 def cluster_config(tmp_path: Path) -> Iterator[ClusterConfig]:
-    master, master_webui, worker_1, worker_2, thrift = _free_ports(5)
+    master, master_webui, worker_1, worker_2, thrift = free_ports(5)
     config = ClusterConfig(folder=tmp_path / "cluster", master_port=master,
                            master_webui_port=master_webui,
                            worker_webui_ports=(worker_1, worker_2), thrift_port=thrift)
