@@ -45,7 +45,7 @@ user_months as (
 ),
 
 -- A user-month counts toward its own month, and, moved into the look-back
--- bitmap, toward the two months after it.
+-- bitmap, toward the month after it and the one after that.
 window_parts as (
     select
         user_id,
@@ -71,7 +71,9 @@ window_parts as (
         * cast(power(2, {{ days_before_month_end_bit() }} - days_in_month - days_in_next_month) as {{ dbt.type_bigint() }})
             as days_before
     from user_months
-    where month_after_next <= {{ as_of_month() }}
+    -- A window reaches two months back only through a February of 28 days (March 1
+    -- back to January 31): other user-months would add bits no mask reads.
+    where month_after_next <= {{ as_of_month() }} and days_in_next_month < 29
 ),
 
 -- One row per user and month, whatever the customers it was active for:
