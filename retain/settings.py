@@ -195,6 +195,17 @@ DBT_TARGETS = {"duckdb": "dev", "spark": "spark"}
 SPARK_CONNECTIONS = {"session": "spark", "thrift": "spark_thrift"}
 
 
+def port_setting(environ: Mapping[str, str], name: str, default: int) -> int:
+    """The TCP port the environment variable `name` sets, or default."""
+    value = environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingError(f"{name}={value!r} is not a port number") from None
+
+
 def _spark_connection(value: Any) -> str:
     name = _text(value).lower()
     if name not in SPARK_CONNECTIONS:

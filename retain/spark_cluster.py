@@ -51,7 +51,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from retain.settings import PROJECT_DIR
+from retain.settings import PROJECT_DIR, SettingError, port_setting
 
 HOST = "127.0.0.1"
 DEFAULT_FOLDER = PROJECT_DIR / "warehouse" / ".spark-cluster"
@@ -123,12 +123,12 @@ class ClusterConfig:
         folder = env.get("RETAIN_SPARK_CLUSTER_DIR")
         return cls(
             folder=Path(folder).resolve() if folder else default.folder,
-            master_port=_port(env, "RETAIN_SPARK_MASTER_PORT", default.master_port),
-            master_webui_port=_port(env, "RETAIN_SPARK_MASTER_WEBUI_PORT",
-                                    default.master_webui_port),
+            master_port=port_setting(env, "RETAIN_SPARK_MASTER_PORT", default.master_port),
+            master_webui_port=port_setting(env, "RETAIN_SPARK_MASTER_WEBUI_PORT",
+                                           default.master_webui_port),
             worker_webui_ports=_ports(env, "RETAIN_SPARK_WORKER_WEBUI_PORTS",
                                       default.worker_webui_ports),
-            thrift_port=_port(env, "RETAIN_SPARK_THRIFT_PORT", default.thrift_port),
+            thrift_port=port_setting(env, "RETAIN_SPARK_THRIFT_PORT", default.thrift_port),
             worker_memory=env.get("RETAIN_SPARK_WORKER_MEMORY", default.worker_memory),
             executor_memory=env.get("RETAIN_SPARK_EXECUTOR_MEMORY", default.executor_memory),
             driver_memory=env.get("RETAIN_SPARK_THRIFT_DRIVER_MEMORY", default.driver_memory),
@@ -154,16 +154,6 @@ class ClusterConfig:
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "folder": str(self.folder),
                 "worker_webui_ports": list(self.worker_webui_ports)}
-
-
-def _port(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name)
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ClusterError(f"{name}={value!r} is not a port number") from None
 
 
 def _ports(env: Mapping[str, str], name: str, default: tuple[int, int]) -> tuple[int, int]:
@@ -746,7 +736,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             lines, complete = status_lines(config.folder, config)
             print("\n".join(lines))
             return 0 if complete else 1
-    except ClusterError as error:
+    except (ClusterError, SettingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -34,7 +34,9 @@ from retain.publish import (
     parquet_versions_path,
     run_duckdb_config,
 )
-from retain.settings import Settings
+from retain.settings import Settings, port_setting
+from retain.spark_cluster import HOST as CLUSTER_HOST
+from retain.spark_cluster import ClusterConfig
 from retain.sql import sql_literal
 
 # Spark SQL spells DuckDB's varchar `string`; the other contract types are the same.
@@ -57,9 +59,10 @@ class SparkError(StageError):
 
 
 def thrift_address() -> tuple[str, int]:
-    """The Thrift server the spark_thrift target of profiles.yml connects to."""
-    return (os.environ.get("RETAIN_SPARK_THRIFT_HOST", "127.0.0.1"),
-            int(os.environ.get("RETAIN_SPARK_THRIFT_PORT", "10000")))
+    """The Thrift server the spark_thrift target of profiles.yml connects to: by default
+    the one `make spark-cluster` starts."""
+    port = port_setting(os.environ, "RETAIN_SPARK_THRIFT_PORT", ClusterConfig.thrift_port)
+    return os.environ.get("RETAIN_SPARK_THRIFT_HOST", CLUSTER_HOST), port
 
 
 def check_thrift_server(settings: Settings) -> None:

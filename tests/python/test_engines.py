@@ -10,7 +10,14 @@ import pytest
 
 from retain.engines import engine_for
 from retain.engines.duckdb import DuckDBEngine
-from retain.engines.spark import SparkEngine, SparkError, _old_versions, _switch_link, versions_dir
+from retain.engines.spark import (
+    SparkEngine,
+    SparkError,
+    _old_versions,
+    _switch_link,
+    check_thrift_server,
+    versions_dir,
+)
 from retain.settings import SettingError, Settings, resolved_settings
 
 
@@ -35,6 +42,13 @@ def test_the_spark_connection_picks_the_profile_target(monkeypatch: pytest.Monke
     with pytest.raises(SettingError, match="spark_connection='odbc': expected one of session, "
                                            "thrift"):
         resolved_settings(engine="spark")
+
+
+def test_a_thrift_port_that_is_no_number_stops_the_run_naming_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETAIN_SPARK_THRIFT_PORT", "10k")
+    with pytest.raises(SettingError, match="RETAIN_SPARK_THRIFT_PORT='10k' is not a port number"):
+        check_thrift_server(Settings(engine="spark", spark_connection="thrift"))
 
 
 def test_the_published_link_switches_at_once_and_keeps_one_previous_version(

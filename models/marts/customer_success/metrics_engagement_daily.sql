@@ -1,9 +1,9 @@
 -- Daily engagement (metrics.md, Engagement): dau, wau (D-6..D), mau
 -- (D-29..D) and stickiness, every day from the first day with an active
--- user to as_of_date. Counted from the user-months' day bitmaps (a tenth of
--- the rows of user-days, and no per-day sort): a user is in a day's window
--- when a bit of the window is set in its month's bitmap or in the bitmap of
--- the days before the month. Incremental: a run recomputes the days from
+-- user to as_of_date. Counted from the user-months' day bitmaps (under a
+-- quarter of the rows of user-days, and no per-day sort): a user is in a
+-- day's window when a bit of the window is set in its month's bitmap or in
+-- the bitmap of the days before the month. Incremental: a run recomputes the days from
 -- incremental_start_date() on, from the user-months of the two months before.
 {{ config(**replace_range_config(from_first_day('date_day'), 'date_day')) }}
 
