@@ -62,8 +62,8 @@ clean: ## remove build output (keeps .venv)
 
 .PHONY: bench daily-check
 
-bench: install ## benchmark full and daily incremental runs at 10k and 100k customers (BENCH_TIERS=10000,100000,1000000) -> bench/results.md
-	$(BIN)/python -m tools.bench
+bench: install spark-install ## benchmark full and daily incremental runs at 10k and 100k customers (BENCH_TIERS=10000,100000,1000000), and on the local Spark cluster at 10k (BENCH_SPARK_TIERS) -> bench/results.md
+	$(BIN)/python -m tools.bench --spark-tiers $${BENCH_SPARK_TIERS:-10000}
 
 daily-check: install ## three daily incremental runs on the 2k sample (CSV, then Parquet), each equal to a full rebuild (every interface table)
 	$(BIN)/python -m tools.daily_check --format csv

@@ -66,8 +66,11 @@
 {%- endmacro %}
 
 {#- Spark's Parquet tables take no delete: a range of days or months is
-    replaced as partitions (insert_overwrite), and a model whose replaced rows
-    are not a range (settled rows kept) is rebuilt whole. -#}
+    replaced as partitions, and a model whose replaced rows are not a range
+    (settled rows kept) is rebuilt whole. Before the recomputed rows are
+    inserted (insert_overwrite), the pre-hook drops every partition in the
+    range: insert_overwrite alone would replace only the partitions the new
+    rows fill, and keep a day that lost all its rows. -#}
 {% macro spark__replace_range_config(replaced, range_column) -%}
     {%- if range_column is none -%}
         {{ return({'materialized': 'table'}) }}
@@ -77,7 +80,27 @@
         'incremental_strategy': 'insert_overwrite',
         'partition_by': [range_column],
         'on_schema_change': 'fail',
+        'pre_hook': '{{ retain.drop_replaced_partitions(' ~ tojson(replaced) ~ ', ' ~ tojson(range_column) ~ ') }}',
     }) }}
+{%- endmacro %}
+
+{#- The pre-hook of a range model on Spark: in an incremental run, drop the
+    built table's partitions whose rows match `replaced`, in one statement.
+    It runs the statement itself and leaves the hook empty. -#}
+{% macro drop_replaced_partitions(replaced, range_column) -%}
+    {%- if is_incremental() -%}
+        {%- set replaced_values = run_query(
+            'select distinct cast(' ~ range_column ~ ' as string) from ' ~ this
+            ~ ' where ' ~ replaced
+        ).columns[0].values() -%}
+        {%- if replaced_values | length > 0 -%}
+            {%- set partitions = [] -%}
+            {%- for value in replaced_values | sort -%}
+                {%- do partitions.append('partition (' ~ range_column ~ ' = ' ~ quoted_string(value) ~ ')') -%}
+            {%- endfor -%}
+            {%- do run_query('alter table ' ~ this ~ ' drop if exists ' ~ (partitions | join(', '))) -%}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A model that keeps its settled rows: `settled`, SQL over the model's own

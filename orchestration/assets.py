@@ -129,7 +129,8 @@ def build_publish_asset(marts: list[dg.AssetKey],
             raise dg.Failure(description=f"nothing to publish: {built} does not exist",
                              allow_retries=False)
         with retried_when_locked(built):
-            publish_step(settings, context.run.run_id, context.log.info)
+            publish_step(settings, context.run.run_id, context.log.info,
+                         retain.plan(settings))
         engine = engine_for(settings)
         published = engine.published_location(settings)
         files = sorted(published.glob("*.parquet")) if published.is_dir() else [published]

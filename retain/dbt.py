@@ -123,8 +123,12 @@ RESULT_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapsho
 
 
 def _progress_line(event: dict[str, Any]) -> str | None:
-    """One line per finished model or seed, and per failing test; None for the rest."""
-    if event.get("info", {}).get("name") not in RESULT_EVENTS:
+    """One line per finished model or seed, per failing test, and per message a macro
+    logs (retain's run-operations, macros/spark_io.sql); None for the rest."""
+    name = event.get("info", {}).get("name")
+    if name == "JinjaLogInfo":
+        return f"  {event['info'].get('msg', '').strip()}"
+    if name not in RESULT_EVENTS:
         return None
     data = event["data"]
     node = data.get("node_info", {})

@@ -1,14 +1,15 @@
 """Daily incremental runs: what the kept build file holds, and whether a run can continue it.
 
-A run that publishes keeps its build file (raw tables, intermediate tables)
-with a state file beside it: the last processed as-of day and a fingerprint
-of everything that shapes the numbers. The next run continues that file when
-it can: it reloads the small raw tables whose files changed, loads only the
-recent usage events, and dbt recomputes only the recent days of the event-sized models (from
-`lookback_days` before the last processed day, so late events are picked
-up). Anything that would make the kept tables disagree with a full build
-(other settings or models, another raw folder, an earlier as-of day) makes
-the run a full one instead, saying why.
+A run that publishes keeps its build file (raw tables; on DuckDB the
+intermediate tables too, on Spark the tables of the Spark target) with a
+state file beside it: the last processed as-of day, the dbt target and a
+fingerprint of everything that shapes the numbers. The next run continues
+that build when it can: it reloads the small raw tables whose files changed,
+loads only the recent usage events, and dbt recomputes only the recent days
+of the event-sized models (from `lookback_days` before the last processed
+day, so late events are picked up). Anything that would make the kept tables
+disagree with a full build (other settings, models or target, another raw
+folder, an earlier as-of day) makes the run a full one instead, saying why.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class RunState:
     absent_tables: list[str]
     file_digests: dict[str, str]  # of the files reloaded whole (retain.load.file_digests)
     raw_rows: dict[str, int] = field(default_factory=dict)  # rows of every raw table
+    dbt_target: str = "dev"  # profiles.yml target the tables were built on (DuckDB: dev)
 
 
 # incremental_start_date() of a run that recomputes every day.
@@ -136,7 +138,7 @@ def write_state(settings: Settings, raw_rows: Mapping[str, int] | None = None) -
     the rows of its raw tables (raw_row_counts) for the next run to compare."""
     state = RunState(settings.as_of.isoformat(), project_fingerprint(settings),
                      str(settings.raw_dir), sorted(absent_tables(settings.raw_dir)),
-                     file_digests(settings.raw_dir), dict(raw_rows or {}))
+                     file_digests(settings.raw_dir), dict(raw_rows or {}), settings.dbt_target)
     path = state_path(settings.warehouse)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(asdict(state), indent=1))
@@ -152,12 +154,12 @@ def run_plan(settings: Settings) -> RunPlan:
     """Whether this run continues the kept build file, and from which day."""
     if settings.full_refresh:
         return RunPlan(False, "--full-refresh asked for a full rebuild")
-    if settings.engine != "duckdb":
-        return RunPlan(False, f"the {settings.engine} engine rebuilds every run (only "
-                              "DuckDB's build file is kept and continued)")
     state = read_state(settings.warehouse)
     if state is None:
         return RunPlan(False, "no earlier run's build file to continue")
+    if state.dbt_target != settings.dbt_target:
+        return RunPlan(False, f"the last run built on dbt target {state.dbt_target}, this "
+                              f"one builds on {settings.dbt_target}")
     if state.raw_dir != str(settings.raw_dir):
         return RunPlan(False, f"the raw folder changed (was {state.raw_dir})")
     if state.absent_tables != sorted(absent_tables(settings.raw_dir)):

@@ -133,11 +133,13 @@ def stage_step(settings: Settings, plan: RunPlan, progress: Progress = _stderr) 
     engine_for(settings).stage_raw(settings, plan, progress)
 
 
-def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr) -> str | None:
+def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr,
+                 plan: RunPlan | None = None) -> str | None:
     """Replace what readers see by this run's tables with one atomic step (a rename);
-    DuckDB's build file is kept for the next incremental run. A notice when readers
-    keep seeing another day."""
-    return engine_for(settings).publish(settings, run_id, progress)
+    the build (DuckDB's build file, Spark's tables) is kept for the next incremental run.
+    A notice when readers keep seeing another day."""
+    return engine_for(settings).publish(settings, run_id, plan or run_plan(settings),
+                                        progress)
 
 
 def run_pipeline(settings: Settings, progress: Progress = _stderr) -> RunReport:
@@ -243,7 +245,8 @@ def _run_steps(settings: Settings, plan: RunPlan, report: RunReport,
 
     started = time.perf_counter()
     with _step("publish"):
-        notice = publish_step(settings, report.run_id, lambda line: progress(f"[4/4] {line}"))
+        notice = publish_step(settings, report.run_id, lambda line: progress(f"[4/4] {line}"),
+                              plan)
     report.notices += [notice] if notice else []
     _timed(report, "publish", started)
 

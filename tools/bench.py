@@ -32,9 +32,10 @@ from pathlib import Path
 import duckdb
 import psutil
 
+from retain.engines import engine_for
 from retain.generate import generate_raw_data
-from retain.incremental import run_plan
-from retain.interface import PUBLISHED_RELATIONS
+from retain.incremental import read_state, run_plan
+from retain.interface import PUBLISHED_RELATIONS, open_published
 from retain.load import raw_files
 from retain.meta import git_commit
 from retain.pipeline import build_step, load_step, publish_step, validate_step
@@ -46,7 +47,9 @@ from retain.settings import (
     memory_bytes,
     quiet_telemetry,
 )
+from retain.spark_cluster import ClusterConfig, running_pids, start_cluster, stop_cluster
 from retain.sql import sql_identifier, sql_literal
+from tools.compare import interface_differences
 from tools.daily_check import write_daily_drop
 
 DESCRIPTION = ("Time every pipeline stage at several sizes against the scan floor; write "
@@ -101,11 +104,17 @@ class TierResult:
     incremental_slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
     memory_limit: str = ""
     events_scale: float = 1.0
+    engine: str = "duckdb"
+    # Spark: a full rebuild as of the daily run's day, and how the daily run's tables
+    # compare with it and with DuckDB's daily run of the same tier.
+    rebuild_stages: list[Stage] = field(default_factory=list)
+    comparisons: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         scale = "" if self.events_scale == 1 else f", {self.events_scale:g}x the events"
-        return f"{self.customers:,} customers{scale}"
+        engine = ", Spark (Thrift server of the local cluster)" if self.engine == "spark" else ""
+        return f"{self.customers:,} customers{scale}{engine}"
 
     @property
     def run_seconds(self) -> float:
@@ -216,38 +225,70 @@ def _slowest_nodes(count: int = 10) -> list[tuple[str, float]]:
     return sorted(timed, key=lambda item: -item[1])[:count]
 
 
-def _interface_rows(warehouse: Path) -> dict[str, int]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+def _interface_rows(settings: Settings) -> dict[str, int]:
+    with open_published(engine_for(settings).published_location(settings)) as con:
         return {name: int(con.execute(f"select count(*) from {sql_identifier(name)}").fetchone()[0])
                 for name in PUBLISHED_RELATIONS}
 
 
 def run_tier(customers: int, seed: int, as_of: date, work_dir: Path,
-             events_scale: float = 1.0, daily: bool = True) -> TierResult:
+             events_scale: float = 1.0, daily: bool = True,
+             engine: str = "duckdb") -> TierResult:
     """Generate (or reuse) and measure the floor; then time every pipeline step of a full
     run as of the day before as_of, and (with daily) of the daily incremental run of
-    as_of that continues it (raw folders as known on each day, tools.daily_check)."""
+    as_of that continues it (raw folders as known on each day, tools.daily_check). On
+    Spark (through the Thrift server of the local cluster), also a full rebuild as of
+    as_of, which the daily run's tables must equal."""
     raw = raw_data(customers, seed, as_of, events_scale)
-    result = TierResult(customers, 0.0, raw_rows={}, events_scale=events_scale)
+    result = TierResult(customers, 0.0, raw_rows={}, events_scale=events_scale, engine=engine)
     _progress(f"{result.label}: floor (one pass over the raw files, best of 3)")
     result.floor_seconds = floor_seconds(raw)
     _progress(f"{result.label}: floor {result.floor_seconds:.2f}s")
-    warehouse = work_dir / raw.name.split("_")[0] / "retain.duckdb"
+    name = raw.name.split("_")[0] + ("" if engine == "duckdb" else f"_{engine}")
+    warehouse = work_dir / name / "retain.duckdb"
     shutil.rmtree(warehouse.parent, ignore_errors=True)
-    drop = work_dir / f"{raw.name.split('_')[0]}_raw"
-    settings = Settings(raw_dir=drop, warehouse=warehouse, as_of=as_of - timedelta(days=1))
+    drop = work_dir / f"{name}_raw"
+    settings = Settings(raw_dir=drop, warehouse=warehouse, as_of=as_of - timedelta(days=1),
+                        engine=engine, spark_connection="thrift")
     result.memory_limit = configured_memory_limit()
     write_daily_drop(raw, drop, settings.as_of)
     result.stages, rows, result.slowest_nodes = _timed_run(settings, "full")
     result.raw_rows = rows
-    result.interface_rows = _interface_rows(warehouse)
+    result.interface_rows = _interface_rows(settings)
     if not daily:
         return result
     write_daily_drop(raw, drop, as_of)
+    daily_settings = replace(settings, as_of=as_of)
     result.incremental_stages, _, result.incremental_slowest_nodes = _timed_run(
-        replace(settings, as_of=as_of), "incremental")
-    result.interface_rows = _interface_rows(warehouse)
+        daily_settings, "incremental")
+    result.interface_rows = _interface_rows(daily_settings)
+    if engine != "duckdb":
+        rebuilt = replace(daily_settings, warehouse=work_dir / f"{name}_rebuild" / "retain.duckdb")
+        shutil.rmtree(rebuilt.warehouse.parent, ignore_errors=True)
+        result.rebuild_stages, _, _ = _timed_run(rebuilt, "full rebuild")
+        result.comparisons.append(_comparison(
+            "a full rebuild on the same engine", published_location(rebuilt),
+            published_location(daily_settings), across_engines=False))
+        duckdb_daily = replace(daily_settings, engine="duckdb",
+                               warehouse=work_dir / raw.name.split("_")[0] / "retain.duckdb")
+        duckdb_state = read_state(duckdb_daily.warehouse)
+        if duckdb_state is not None and duckdb_state.processed_through == as_of.isoformat():
+            result.comparisons.append(_comparison(
+                "DuckDB's daily run of this bench", published_location(duckdb_daily),
+                published_location(daily_settings), across_engines=True))
     return result
+
+
+def published_location(settings: Settings) -> Path:
+    return engine_for(settings).published_location(settings)
+
+
+def _comparison(what: str, expected: Path, found: Path, across_engines: bool) -> str:
+    """A line saying how many interface tables of found equal expected's, cell for cell."""
+    differences = interface_differences(expected, found, across_engines=across_engines)
+    return (f"Daily run's interface tables identical to {what}: "
+            f"{len(PUBLISHED_RELATIONS) - len(differences)} of {len(PUBLISHED_RELATIONS)}"
+            + "".join(f"\n  - {difference.line()}" for difference in differences))
 
 
 def _timed_run(settings: Settings, label: str) -> tuple[list[Stage], dict[str, int],
@@ -255,7 +296,7 @@ def _timed_run(settings: Settings, label: str) -> tuple[list[Stage], dict[str, i
     """Run every pipeline step, timing each and sampling peak memory; the stages, the raw
     rows and the slowest dbt nodes. The plan is made once, before the steps, as `retain
     run` makes it: a full run's load forgets the kept state, so a later plan would differ."""
-    run_id = f"bench-{label}"
+    run_id = f"bench-{label.replace(' ', '-')}"
     plan = run_plan(settings)
     if label == "incremental" and not plan.incremental:
         raise SystemExit(f"bench: the daily run is not incremental: {plan.reason}")
@@ -263,7 +304,7 @@ def _timed_run(settings: Settings, label: str) -> tuple[list[Stage], dict[str, i
         "load": lambda: load_step(settings, run_id, lambda _: None, plan),
         "validate": lambda: validate_step(settings, run_id, lambda _: None, plan),
         "dbt build": lambda: build_step(settings, lambda _: None, plan),
-        "publish": lambda: publish_step(settings, run_id, lambda _: None),
+        "publish": lambda: publish_step(settings, run_id, lambda _: None, plan),
     }
     stages, rows, slowest = [], {}, []
     for name, step in steps.items():
@@ -283,6 +324,20 @@ def _timed_run(settings: Settings, label: str) -> tuple[list[Stage], dict[str, i
     return stages, rows, slowest
 
 
+@contextmanager
+def local_cluster() -> Iterator[None]:
+    """The local Spark cluster (retain.spark_cluster, settings from the environment) for
+    the Spark tiers: started unless it runs, and then stopped again."""
+    config = ClusterConfig.from_environment()
+    running = running_pids(config.folder)
+    start_cluster(config, progress=_progress)
+    try:
+        yield
+    finally:
+        if not running:
+            stop_cluster(config.folder, progress=_progress)
+
+
 def _check(stage: str, outcome: object) -> None:
     """A failed step ends the benchmark: timings of a failed run mean nothing."""
     passed = getattr(outcome, "passed", getattr(outcome, "success", True))
@@ -297,7 +352,8 @@ def _mark(met: bool) -> str:
 
 def targets_lines(results: list[TierResult]) -> list[str]:
     """The issue's targets, each with its ratio measured in this run and met / missed."""
-    by_size = {result.customers: result for result in results if result.events_scale == 1}
+    by_size = {result.customers: result for result in results
+               if result.events_scale == 1 and result.engine == "duckdb"}
     lines = []
     for target in TARGETS:
         tier = by_size.get(target.customers)
@@ -320,7 +376,8 @@ def targets_lines(results: list[TierResult]) -> list[str]:
                          f"time (target <= {target.growth:g}x): {_mark(growth <= target.growth)}")
         if target.memory:
             lines.append(memory_line(tier))
-    lines += [memory_line(result) for result in results if result.events_scale != 1]
+    lines += [memory_line(result) for result in results
+              if result.events_scale != 1 and result.engine == "duckdb"]
     return lines
 
 
@@ -367,6 +424,13 @@ def results_section(results: list[TierResult], as_of: date, seed: int) -> str:
                              f"**{total / result.floor_seconds:.1f}** | "
                              f"{max(stage.peak_rss for stage in stages) / GIB:.2f} | "
                              f"{max(stage.peak_spill for stage in stages) / GIB:.1f} |")
+        if result.rebuild_stages:
+            total = sum(stage.seconds for stage in result.rebuild_stages)
+            lines += ["", "Full rebuild as of the daily run's day: " + ", ".join(
+                f"{stage.name} {stage.seconds:.1f} s" for stage in result.rebuild_stages)
+                + f"; total {total:.1f} s ({total / result.floor_seconds:.1f}x the floor)."]
+        if result.comparisons:
+            lines += ["", *(f"- {line}" for line in result.comparisons)]
         if result.incremental_stages:
             lines += ["", f"Daily incremental run / full run: "
                           f"**{result.incremental_ratio:.2f}** (full run as of the day before, "
@@ -402,8 +466,8 @@ def write_scaling_plot(results: list[TierResult], path: Path) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    results = [result for result in results
-               if result.events_scale == 1 and result.incremental_stages]
+    results = [result for result in results if result.events_scale == 1
+               and result.engine == "duckdb" and result.incremental_stages]
     if not results:
         return
     customers = [result.customers for result in results]
@@ -451,6 +515,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default (e.g. 2: the memory check at 500,000 customers)")
     parser.add_argument("--full-only", action="store_true",
                         help="time the full run only, not the daily incremental run")
+    parser.add_argument("--spark-tiers", default=os.environ.get("BENCH_SPARK_TIERS", ""),
+                        metavar="N,N",
+                        help="customers per Spark tier, after the DuckDB tiers: full, daily "
+                             "and full rebuild through the Thrift server of the local "
+                             "cluster, started (and stopped) unless running (env "
+                             "BENCH_SPARK_TIERS; default none; make bench: 10000)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -460,6 +530,12 @@ def run(args: argparse.Namespace) -> int:
     results = [run_tier(customers, args.seed, args.as_of, work_dir, args.events_scale,
                         daily=not args.full_only)
                for customers in tiers_from(args.tiers)]
+    spark_tiers = tiers_from(args.spark_tiers) if args.spark_tiers else ()
+    if spark_tiers:
+        with local_cluster():
+            results += [run_tier(customers, args.seed, args.as_of, work_dir,
+                                 args.events_scale, daily=not args.full_only, engine="spark")
+                        for customers in spark_tiers]
     section = results_section(results, args.as_of, args.seed)
     write_results(section, args.out / "results.md")
     write_scaling_plot(results, args.out / "scaling.png")

@@ -37,9 +37,11 @@ class Engine(Protocol):
         """Make the validated raw tables of the build file, and the run's dates, readable
         by dbt's target."""
 
-    def publish(self, settings: Settings, run_id: str, progress: Progress) -> str | None:
-        """Replace what readers see by this run's interface tables, atomically; a notice
-        for the end of the run when readers keep seeing something else."""
+    def publish(self, settings: Settings, run_id: str, plan: RunPlan,
+                progress: Progress) -> str | None:
+        """Replace what readers see by this run's interface tables (built as plan says),
+        atomically; a notice for the end of the run when readers keep seeing something
+        else."""
 
     def published_location(self, settings: Settings) -> Path:
         """Where readers find the published tables."""

@@ -46,7 +46,8 @@ class DuckDBEngine:
         go into the file beside it."""
         define_run_dates(build_path(settings.warehouse), settings, plan)
 
-    def publish(self, settings: Settings, run_id: str, progress: Progress) -> str | None:
+    def publish(self, settings: Settings, run_id: str, plan: RunPlan,
+                progress: Progress) -> str | None:
         """Describe the run in the meta relation, then replace the published warehouse by
         the build file's readable relations with one atomic rename (unless it shows a
         later day and the run is not a --full-refresh); the dated snapshot either way."""

@@ -25,7 +25,7 @@ import duckdb
 from retain.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES
 from retain.dbt import DbtOutcome, dbt_arguments, run_dbt, spark_dir
 from retain.engines import Progress, StageError
-from retain.incremental import RunPlan
+from retain.incremental import RunPlan, raw_row_counts, write_state
 from retain.interface import PUBLISHED_RELATIONS, open_published, parquet_views
 from retain.meta import META_RELATION, meta_rows
 from retain.publish import (
@@ -81,11 +81,13 @@ def check_thrift_server(settings: Settings) -> None:
             "RETAIN_SPARK_THRIFT_HOST and RETAIN_SPARK_THRIFT_PORT at yours") from error
 
 
-def _run_operation(settings: Settings, macro: str, arguments: dict[str, object],
-                   progress: Progress) -> DbtOutcome:
+def _run_operation(settings: Settings, plan: RunPlan, macro: str,
+                   arguments: dict[str, object], progress: Progress) -> DbtOutcome:
+    """A macro of macros/spark_io.sql on the Spark target, with the vars of the run's
+    build: dbt parses the project again whenever its vars change."""
     command = ("run-operation", macro, "--args", json.dumps(arguments))
-    outcome = run_dbt(dbt_arguments(command, settings), build_path(settings.warehouse),
-                      progress)
+    outcome = run_dbt(dbt_arguments(command, settings, plan.dbt_vars()),
+                      build_path(settings.warehouse), progress)
     if not outcome.success:
         raise SparkError(f"dbt run-operation {macro} on Spark failed: "
                          + "; ".join(outcome.failures))
@@ -97,7 +99,9 @@ class SparkEngine:
 
     def stage_raw(self, settings: Settings, plan: RunPlan, progress: Progress) -> None:
         """Write every validated raw table as Parquet and register it in Spark (the run's
-        dates are dbt vars on Spark)."""
+        dates are dbt vars on Spark). An incremental run continues the models' tables only
+        if this warehouse's last run built them (macros/spark_io.sql, claim_build_schema):
+        a cluster's metastore may serve several warehouses."""
         check_thrift_server(settings)
         folder = raw_stage_dir(settings)
         shutil.rmtree(folder, ignore_errors=True)
@@ -112,19 +116,23 @@ class SparkEngine:
         progress(f"staged {len(TABLES)} raw tables as Parquet in {folder}")
         tables = {table.name: [[column.name, SPARK_TYPES[column.type]]
                                for column in table.columns] for table in TABLES}
-        _run_operation(settings, "register_raw_tables",
-                       {"location": str(folder), "tables": tables}, progress)
+        _run_operation(settings, plan, "register_raw_tables",
+                       {"location": str(folder), "tables": tables,
+                        "warehouse": str(settings.warehouse.resolve()),
+                        "continue_build": plan.incremental}, progress)
 
-    def publish(self, settings: Settings, run_id: str, progress: Progress) -> str | None:
+    def publish(self, settings: Settings, run_id: str, plan: RunPlan,
+                progress: Progress) -> str | None:
         """Export the interface tables and meta into a new version folder, then point the
-        published link at it with one rename."""
+        published link at it with one rename; the build file and Spark's tables are kept
+        for the next incremental run (retain.incremental)."""
         location = self.published_location(settings)
         version = versions_dir(settings) / run_id
         exported = version / ".spark"
         shutil.rmtree(version, ignore_errors=True)
         exported.mkdir(parents=True)
         progress(f"publish {location} (Parquet, one file per interface table)")
-        _run_operation(settings, "export_parquet",
+        _run_operation(settings, plan, "export_parquet",
                        {"relations": list(PUBLISHED_RELATIONS), "folder": str(exported)},
                        progress)
         for name in PUBLISHED_RELATIONS:
@@ -136,6 +144,7 @@ class SparkEngine:
         shutil.rmtree(exported)
         self._write_meta(settings, run_id, version)
         _switch_link(location, version)
+        write_state(settings, raw_row_counts(build_path(settings.warehouse)))
         for old in _old_versions(settings, version):
             shutil.rmtree(old)
         progress(f"published {len(PUBLISHED_RELATIONS)} tables and {META_RELATION} to "

@@ -9,7 +9,6 @@ published warehouse is compared with a full rebuild from the same files.
 
 from __future__ import annotations
 
-import csv
 import shutil
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -21,68 +20,9 @@ from retain.incremental import read_state, run_plan, write_state
 from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.publish import build_path
 from retain.settings import Settings
-from tests.python.conftest import FIXTURES, query
+from tests.python.conftest import query
+from tests.python.daily_raw import DAY, raw_folder
 from tools.compare import interface_differences
-
-# D-2, D-1 and D cross a month end, so monthly rows are recomputed too.
-DAY = date(2024, 6, 2)
-EVENT_COLUMNS = ["event_id", "customer_id", "user_id", "event_name", "occurred_at"]
-# Users of the customer_success fixture: (customer, user).
-USERS = [("c1", "u1"), ("c1", "u2"), ("c2", "u3"), ("c3", "u4"), ("c4", "u5")]
-
-
-def _daily_events() -> list[dict[str, str]]:
-    """Activity from 2024-05-01 to 2024-06-12 on top of the fixture's: each user
-    active on a different rhythm, one event name that never makes a user active."""
-    events = []
-    day = date(2024, 5, 1)
-    while day <= date(2024, 6, 12):
-        offset = (day - date(2024, 5, 1)).days
-        for index, (customer, user) in enumerate(USERS):
-            if offset % (index + 2) == 0:
-                events.append({"event_id": f"x{day:%m%d}{user}", "customer_id": customer,
-                               "user_id": user, "event_name": "report_created",
-                               "occurred_at": f"{day}T{8 + index:02d}:30:00Z"})
-        day += timedelta(days=1)
-    return events
-
-
-# Events that occurred before a run but reach the raw folder only for the next
-# one (inside the 3-day lookback), with the day they arrive.
-LATE = {
-    "late1": ({"customer_id": "c2", "user_id": "u3", "event_name": "login",
-               "occurred_at": "2024-05-30T23:59:00Z"}, date(2024, 6, 1)),
-    "late2": ({"customer_id": "c4", "user_id": "u5", "event_name": "login",
-               "occurred_at": "2024-05-31T12:00:00Z"}, date(2024, 6, 1)),
-    "late3": ({"customer_id": "c1", "user_id": None, "event_name": "export",
-               "occurred_at": "2024-06-01T06:00:00Z"}, date(2024, 6, 2)),
-    "late4": ({"customer_id": "c3", "user_id": "u4", "event_name": "login",
-               "occurred_at": "2024-06-05T08:00:00Z"}, date(2024, 6, 9)),
-}
-
-
-def _raw_folder(root: Path, known_on: date, bad_event: bool = False) -> Path:
-    """The customer_success fixture with the events known at the end of known_on."""
-    folder = root / f"raw_{known_on}{'_bad' if bad_event else ''}"
-    shutil.copytree(FIXTURES / "customer_success", folder)
-    with (folder / "usage_events.csv").open() as handle:
-        events = list(csv.DictReader(handle))
-    events += _daily_events()
-    events += [{"event_id": event_id, **event} for event_id, (event, arrives) in LATE.items()
-               if arrives <= known_on]
-    known = [event for event in events if event["occurred_at"][:10] <= known_on.isoformat()
-             and (event["event_id"] not in LATE or LATE[event["event_id"]][1] <= known_on)]
-    if known_on >= DAY:  # a small table changes too: reloaded whole, validated again
-        with (folder / "nps_responses.csv").open("a") as handle:
-            handle.write(f"r_new,c2,u3,{DAY - timedelta(days=1)}T09:00:00Z,3,too slow\n")
-    if bad_event:
-        known.append({"event_id": "bad1", "customer_id": "c1", "user_id": "u1",
-                      "event_name": "login", "occurred_at": "yesterday"})
-    with (folder / "usage_events.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, EVENT_COLUMNS)
-        writer.writeheader()
-        writer.writerows({**event, "user_id": event["user_id"] or ""} for event in known)
-    return folder
 
 
 def _run(raw: Path, warehouse: Path, as_of: date, **changes: object) -> RunReport:
@@ -103,9 +43,9 @@ def _assert_identical(incremental: Path, full: Path) -> None:
 @pytest.fixture(scope="module")
 def raw_days(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("raw_days")
-    days = {str(day): _raw_folder(root, day) for day in
+    days = {str(day): raw_folder(root, day) for day in
             (DAY - timedelta(days=2), DAY - timedelta(days=1), DAY, DAY + timedelta(days=7))}
-    days["bad"] = _raw_folder(root, DAY, bad_event=True)
+    days["bad"] = raw_folder(root, DAY, bad_event=True)
     return days
 
 
@@ -181,6 +121,7 @@ def test_a_run_continues_only_a_build_file_it_matches(raw_days: dict[str, Path],
         "other settings": settings.with_overrides(mrr_change_threshold=0),
         "other raw folder": replace(settings, raw_dir=raw_days["bad"]),
         "asked": replace(settings, full_refresh=True),
+        "other engine": replace(settings, engine="spark", spark_connection="thrift"),
     }
     plans = {name: run_plan(changed) for name, changed in reasons.items()}
     assert not any(plan.incremental for plan in plans.values())
@@ -188,3 +129,5 @@ def test_a_run_continues_only_a_build_file_it_matches(raw_days: dict[str, Path],
     assert "settings, models or the loader changed" in plans["other settings"].reason
     assert "raw folder changed" in plans["other raw folder"].reason
     assert "--full-refresh" in plans["asked"].reason
+    assert plans["other engine"].reason == ("the last run built on dbt target dev, this "
+                                            "one builds on spark_thrift")

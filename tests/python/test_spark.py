@@ -1,10 +1,14 @@
-"""The Spark stage of `make test` (make spark-test, `pytest -m spark`): a fixture raw folder
-built by `retain run --engine spark` on a local Spark cluster (`make spark-cluster`: a
-master, two workers, a Thrift server) through its Thrift server, its data tests and unit
-tests run there, and every interface table compared with the DuckDB build cell for cell.
+"""The Spark stage of `make test` (make spark-test, `pytest -m spark`): a local Spark
+cluster (`make spark-cluster`: a master, two workers, a Thrift server) started through
+the command line as `make` does, checked, and at the end stopped with every process it
+started; in between, daily runs of `retain run --engine spark` through its Thrift server:
+a full run as of D-2 with a worker killed in the middle, then incremental runs D-1 and D
+that continue its tables, with late events and a month that loses every row; their data
+tests and the unit tests run there, and every interface table is compared with DuckDB's
+full build of the same day cell for cell.
 
 Needs retain[spark] and Java 17; `make spark-test` installs both when missing. One
-fixture keeps the stage at about six minutes: customer_success fills all 22 interface
+fixture keeps the stage at about eight minutes: customer_success fills all 22 interface
 tables (and the 3 supporting ones); the revenue rules (fx, proration, rounding) are
 proven on Spark by their unit tests, and `make spark-parity` compares the 10,000-customer
 sample.
@@ -12,12 +16,16 @@ sample.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
+import subprocess
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,51 +34,159 @@ import pytest
 
 from retain.dbt import dbt_arguments, run_dbt
 from retain.engines.spark import SparkEngine
-from retain.interface import PUBLISHED_RELATIONS
-from retain.pipeline import ExitCode, run_pipeline
+from retain.interface import PUBLISHED_RELATIONS, open_published
+from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.publish import build_path
 from retain.settings import Settings
 from retain.spark_cluster import (
+    EXECUTOR_CLASS,
+    THRIFT_APP_NAME,
+    WORKERS,
     ClusterConfig,
+    command_line,
+    executor_pids,
     is_alive,
+    main_class,
     master_json,
+    pid_file,
+    port_is_free,
+    process_names,
     recorded_pid,
-    start_cluster,
     stop_cluster,
     thrift_application,
 )
 from retain.sql import sql_literal
 from tests.python.conftest import FIXTURES, free_ports
-from tools.spark_parity import ParityResult, engines_parity
+from tests.python.daily_raw import raw_folder
+from tests.python.spark_cluster_helpers import (
+    LOOPBACK_V4,
+    LOOPBACK_V6_MAPPED,
+    cluster_command,
+    listening_addresses,
+    processes_in,
+    status_json,
+)
+from tools.compare import TableDifference, interface_differences
 
 pytestmark = pytest.mark.spark
 
-FIXTURE, AS_OF = "customer_success", date(2024, 6, 30)
 # Unit tests Spark cannot run, each with its reason in the model's yml.
 NOT_ON_SPARK = "tag:not_on_spark"
 
 
+@dataclass
+class StartedCluster:
+    """The module's cluster, started through the command line as `make spark-cluster`
+    does, and the processes the start left running."""
+    config: ClusterConfig
+    start: subprocess.CompletedProcess[str]
+    start_seconds: float
+    pids: dict[str, int] = field(default_factory=dict)
+    executors: list[int] = field(default_factory=list)
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterConfig]:
-    """The local cluster on free ports, dbt's spark_thrift target pointed at it; stopped
-    (its recorded pids) after the module."""
+def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartedCluster]:
+    """The local cluster on free ports, dbt's spark_thrift target pointed at it; whatever
+    the tests did, stopped (its recorded pids) after the module."""
     master, master_webui, worker_1, worker_2, thrift = free_ports(5)
     config = ClusterConfig(folder=tmp_path_factory.mktemp("spark_cluster"),
                            master_port=master, master_webui_port=master_webui,
                            worker_webui_ports=(worker_1, worker_2), thrift_port=thrift)
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("RETAIN_SPARK_THRIFT_PORT", str(thrift))
-        start_cluster(config, progress=lambda _: None)
+        began = time.monotonic()
+        start = cluster_command(config, "start")
         try:
-            yield config
+            yield StartedCluster(config, start, time.monotonic() - began)
         finally:
             stop_cluster(config.folder, progress=lambda _: None)
 
 
+@pytest.fixture(scope="module")
+def cluster(started: StartedCluster) -> ClusterConfig:
+    assert started.start.returncode == 0, started.start.stdout + started.start.stderr
+    return started.config
+
+
+def test_the_cluster_starts_its_jvms_on_loopback_with_executors_on_the_workers(
+        started: StartedCluster, cluster: ClusterConfig) -> None:
+    """First in the module, before any build: a master, two workers and a Thrift server,
+    each a JVM of its own detached from the command that started it, listening on
+    127.0.0.1 only; the Thrift server's application holds an executor in each worker;
+    a second start changes nothing."""
+    from pyhive import hive  # retain[spark]: a plain `pytest` collects without it
+
+    folder = cluster.folder
+    started.pids = {name: int(pid_file(folder, name).read_text()) for name in process_names()}
+    assert len(set(started.pids.values())) == 4
+    for name, pid in started.pids.items():
+        arguments = command_line(pid)
+        assert arguments is not None, f"{name} (pid {pid}) is not running"
+        # The launch scripts exec'd java in the recorded pid, running the process's class.
+        assert Path(arguments[0]).name == "java" and main_class(name) in arguments, arguments
+        assert os.getsid(pid) == pid
+        listening = listening_addresses(pid)
+        assert listening and {address for address, _ in listening} <= {
+            LOOPBACK_V4, LOOPBACK_V6_MAPPED}, (name, listening)
+    assert cluster_command(cluster, "start").returncode == 0  # already running: no change
+    assert {name: int(pid_file(folder, name).read_text()) for name in started.pids} == (
+        started.pids)
+
+    master = status_json(cluster.master_webui_port)
+    assert master["status"] == "ALIVE"
+    application = next(app for app in master["activeapps"] if app["name"] == THRIFT_APP_NAME)
+    assert application["state"] == "RUNNING" and application["cores"] == 2
+    workers = [worker for worker in master["workers"] if worker["state"] == "ALIVE"]
+    assert sorted(worker["webuiaddress"] for worker in workers) == sorted(
+        f"http://127.0.0.1:{port}" for port in cluster.worker_webui_ports)
+    for port, name in zip(cluster.worker_webui_ports, WORKERS, strict=True):
+        worker = status_json(port)
+        assert [executor["appid"] for executor in worker["executors"]] == [application["id"]]
+        # The executor is a JVM of its own that the worker started, in its work folder.
+        found = executor_pids(started.pids[name], folder)
+        assert len(found) == 1 and EXECUTOR_CLASS in (command_line(found[0]) or [])
+        started.executors += found
+
+    # The Thrift server's metastore and tables are the cluster folder's; its SQL settings
+    # are the `spark` target's.
+    connection = hive.connect(host="127.0.0.1", port=cluster.thrift_port, username="retain")
+    try:
+        cursor = connection.cursor()
+        cursor.execute("create table cluster_check using parquet as select id from range(10)")
+        assert (folder / "tables" / "cluster_check").is_dir()
+        assert (folder / "metastore_db").is_dir()
+        cursor.execute("select current_timezone()")
+        assert cursor.fetchall() == [("UTC",)]
+    finally:
+        connection.close()
+    status = cluster_command(cluster, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"Thrift address: 127.0.0.1:{cluster.thrift_port}" in status.stdout
+
+
+# D of the daily runs: D-2 is June 30, the last day the fixture's renewals and churn-risk
+# worklist have rows; D-1's folder holds the first events of July (the rhythms of
+# tests/python/daily_raw.py skip July 1), which the source withdraws by D: the month
+# loses every row it had.
+DAY = date(2024, 7, 2)
+DAYS = (DAY - timedelta(days=2), DAY - timedelta(days=1), DAY)
+JULY_FIRST = [{"event_id": f"july{user}", "customer_id": customer, "user_id": user,
+               "event_name": "login", "occurred_at": "2024-07-01T10:00:00Z"}
+              for customer, user in (("c1", "u1"), ("c3", "u4"))]
+
+
 @dataclass
-class ClusterRun:
-    """The parity run on the cluster, and the cluster as it was when a worker was killed."""
-    parity: ParityResult
+class ClusterDays:
+    """A full run on the cluster as of D-2, then incremental runs D-1 and D, each day's
+    published tables compared with a full DuckDB build of the same raw files; and the
+    cluster as it was when a worker was killed in the first build."""
+    reports: dict[date, RunReport] = field(default_factory=dict)
+    duckdb_reports: dict[date, RunReport] = field(default_factory=dict)
+    differences: dict[date, list[TableDifference]] = field(default_factory=dict)
+    july_events: dict[date, int] = field(default_factory=dict)
+    published_rows: dict[date, dict[str, int]] = field(default_factory=dict)
+    settings: Settings | None = None
     state_before_kill: dict[str, Any] = field(default_factory=dict)
     killed_worker_pid: int | None = None
 
@@ -81,48 +197,94 @@ MODELS_BEFORE_KILL = 12
 FINISHED_MODEL = re.compile(r"\]\s+\S+\s+model\s")
 
 
+def _july_events(location: Path) -> int:
+    """Events of July in the published customer activity."""
+    with open_published(location) as con:
+        return int(con.execute("select coalesce(sum(events), 0) from fct_customer_activity_monthly"
+                               " where month = date '2024-07-01'").fetchall()[0][0])
+
+
+def _published_rows(location: Path) -> dict[str, int]:
+    with open_published(location) as con:
+        return {name: int(con.execute(f"select count(*) from {name}").fetchall()[0][0])
+                for name in PUBLISHED_RELATIONS}
+
+
 @pytest.fixture(scope="module")
-def cluster_run(cluster: ClusterConfig, tmp_path_factory: pytest.TempPathFactory) -> ClusterRun:
-    """The fixture built on DuckDB and, through the Thrift server, on the cluster, with
-    worker-2 killed (kill -9) in the middle of the Spark build: Spark must finish the job
-    on the other worker, and the tables must still equal DuckDB's."""
-    run = ClusterRun(ParityResult())
+def cluster_days(cluster: ClusterConfig, tmp_path_factory: pytest.TempPathFactory) -> ClusterDays:
+    """The daily runs through the Thrift server on the cluster, from one raw drop folder
+    as production has it, with worker-2 killed (kill -9) in the middle of the first
+    (full) build: Spark must finish the job on the other worker."""
+    root = tmp_path_factory.mktemp("spark_days")
+    days = ClusterDays()
     built: list[str] = []
 
     def progress(line: str) -> None:
-        if not line.startswith("  spark:") or not FINISHED_MODEL.search(line):
+        if days.killed_worker_pid or not FINISHED_MODEL.search(line):
             return
         built.append(line)
         if len(built) == MODELS_BEFORE_KILL:
-            run.state_before_kill = master_json(cluster) or {}
-            run.killed_worker_pid = recorded_pid(cluster.folder, "worker-2")
-            assert run.killed_worker_pid is not None
-            os.kill(run.killed_worker_pid, signal.SIGKILL)
+            days.state_before_kill = master_json(cluster) or {}
+            days.killed_worker_pid = recorded_pid(cluster.folder, "worker-2")
+            assert days.killed_worker_pid is not None
+            os.kill(days.killed_worker_pid, signal.SIGKILL)
 
-    run.parity = engines_parity(FIXTURES / FIXTURE, AS_OF,
-                                tmp_path_factory.mktemp("spark_parity"), progress,
-                                spark_connection="thrift")
-    return run
+    drop = root / "raw"
+    spark = Settings(raw_dir=drop, warehouse=root / "spark" / "retain.duckdb", as_of=DAYS[0],
+                     engine="spark", spark_connection="thrift")
+    for day in DAYS:
+        raw = raw_folder(root / "days", day, day=DAY,
+                         extra_events=JULY_FIRST if day == DAYS[1] else None,
+                         withdrawn_from=date(2024, 7, 1) if day == DAY else None)
+        shutil.rmtree(drop, ignore_errors=True)
+        shutil.copytree(raw, drop)
+        days.settings = replace(spark, as_of=day)
+        days.reports[day] = run_pipeline(days.settings, progress)
+        assert days.reports[day].exit_code == ExitCode.OK, days.reports[day].errors
+        published = SparkEngine().published_location(days.settings)
+        days.july_events[day] = _july_events(published)
+        days.published_rows[day] = _published_rows(published)
+        duckdb_settings = Settings(raw_dir=raw, warehouse=root / f"duckdb_{day}" / "retain.duckdb",
+                                   as_of=day)
+        days.duckdb_reports[day] = run_pipeline(duckdb_settings, lambda _: None)
+        assert days.duckdb_reports[day].exit_code == ExitCode.OK
+        days.differences[day] = interface_differences(duckdb_settings.warehouse, published,
+                                                      across_engines=True)
+    return days
 
 
-@pytest.fixture(scope="module")
-def parity(cluster_run: ClusterRun) -> ParityResult:
-    return cluster_run.parity
-
-
-def test_every_interface_table_is_identical_on_spark(parity: ParityResult) -> None:
-    assert [difference.line() for difference in parity.differences] == []
+def test_every_interface_table_is_identical_on_spark(cluster_days: ClusterDays) -> None:
+    """The full run as of D-2, and the incremental runs as of D-1 and D that continued it,
+    equal DuckDB's full builds of their days cell for cell."""
+    assert {day: [difference.line() for difference in differences]
+            for day, differences in cluster_days.differences.items()} == dict.fromkeys(DAYS, [])
     # Every data test ran on both engines and passed: 117 nodes since one column_facts
     # test per model holds its not-null, accepted-values and unique facts (205 before;
     # test_every_fact_tested_before_column_facts_is_still_tested keeps every fact).
-    duckdb_counts, spark_counts = (parity.runs[engine].dbt_counts for engine in
-                                   ("duckdb", "spark"))
-    assert spark_counts.get("pass", 0) == duckdb_counts.get("pass", 0) >= 117
-    assert not {"error", "fail", "warn"} & spark_counts.keys()
+    for day in DAYS:
+        duckdb_counts = cluster_days.duckdb_reports[day].dbt_counts
+        spark_counts = cluster_days.reports[day].dbt_counts
+        assert spark_counts.get("pass", 0) == duckdb_counts.get("pass", 0) >= 117
+        assert not {"error", "fail", "warn"} & spark_counts.keys()
 
 
-def test_spark_publishes_parquet_a_duckdb_reader_opens(parity: ParityResult) -> None:
-    published = SparkEngine().published_location(parity.settings["spark"])
+def test_daily_runs_on_spark_continue_the_last_build(cluster_days: ClusterDays) -> None:
+    """D-1 and D continue the Spark tables of the run before (from the lookback), pick up
+    the late events, and a month that lost every row it had (July, withdrawn by D) keeps
+    none."""
+    plans = {day: report.plan for day, report in cluster_days.reports.items()}
+    assert plans[DAYS[0]] is not None and not plans[DAYS[0]].incremental
+    assert plans[DAYS[1]] is not None and plans[DAYS[1]].incremental
+    assert plans[DAYS[1]].first_day == DAYS[0] - timedelta(days=3)
+    assert plans[DAY] is not None and plans[DAY].incremental
+    assert plans[DAY].first_day == DAYS[1] - timedelta(days=3)
+    # D-1's two logins of July 1, withdrawn by D.
+    assert cluster_days.july_events == {DAYS[0]: 0, DAYS[1]: 2, DAY: 0}
+
+
+def test_spark_publishes_parquet_a_duckdb_reader_opens(cluster_days: ClusterDays) -> None:
+    assert cluster_days.settings is not None
+    published = SparkEngine().published_location(cluster_days.settings)
     assert published.is_symlink(), "the published folder is a link switched by one rename"
     names = sorted(path.stem for path in published.glob("*.parquet"))
     assert names == sorted([*PUBLISHED_RELATIONS, "meta"])
@@ -132,15 +294,17 @@ def test_spark_publishes_parquet_a_duckdb_reader_opens(parity: ParityResult) -> 
         counts = {name: con.execute(f"select count(*) from "
                                     f"{sql_literal(published / f'{name}.parquet')}")
                   .fetchall()[0][0] for name in PUBLISHED_RELATIONS}
-    assert meta["run_id"] == parity.runs["spark"].run_id
-    assert (meta["as_of_date"], meta["engine"]) == (AS_OF.isoformat(), "spark")
+    assert meta["run_id"] == cluster_days.reports[DAY].run_id
+    assert (meta["as_of_date"], meta["engine"]) == (DAY.isoformat(), "spark")
     assert {name: int(meta[f"rows.{name}"]) for name in PUBLISHED_RELATIONS} == counts
-    assert all(counts.values()), f"every interface table has rows on this fixture: {counts}"
+    rows = cluster_days.published_rows[DAYS[0]]
+    assert all(rows.values()), f"every interface table has rows on this fixture at D-2: {rows}"
 
 
-def test_unit_tests_pass_on_spark(parity: ParityResult) -> None:
+def test_unit_tests_pass_on_spark(cluster_days: ClusterDays) -> None:
     """After the build: an incremental model's unit test reads its built relation."""
-    settings = parity.settings["spark"]
+    settings = cluster_days.settings
+    assert settings is not None
     outcome = run_dbt(dbt_arguments(("test", "--select", "test_type:unit", "--exclude",
                                      NOT_ON_SPARK), settings), build_path(settings.warehouse))
     assert outcome.success, "\n".join(outcome.failures)
@@ -148,20 +312,21 @@ def test_unit_tests_pass_on_spark(parity: ParityResult) -> None:
 
 
 def test_the_build_ran_in_the_workers_and_outlived_one_killed(cluster: ClusterConfig,
-                                                              cluster_run: ClusterRun) -> None:
+                                                              cluster_days: ClusterDays) -> None:
     """Mid-build, the Thrift server's application held both workers' cores: its executors,
     which ran the build, were the workers' JVMs, not dbt's process. Then worker-2 was
     killed (kill -9) and the build finished on worker-1, equal to DuckDB's
-    (test_every_interface_table_is_identical_on_spark)."""
-    assert cluster_run.parity.settings["spark"].dbt_target == "spark_thrift"
-    before = cluster_run.state_before_kill
+    (test_every_interface_table_is_identical_on_spark), and the next runs continued it."""
+    assert cluster_days.settings is not None
+    assert cluster_days.settings.dbt_target == "spark_thrift"
+    before = cluster_days.state_before_kill
     application = thrift_application(before)
     assert application is not None and application["cores"] == 2, application
     assert sorted(worker["coresused"] for worker in before["workers"]
                   if worker["state"] == "ALIVE") == [1, 1]
-    assert cluster_run.killed_worker_pid is not None
-    assert not is_alive(cluster_run.killed_worker_pid)
-    assert cluster_run.parity.runs["spark"].exit_code == ExitCode.OK
+    assert cluster_days.killed_worker_pid is not None
+    assert not is_alive(cluster_days.killed_worker_pid)
+    assert cluster_days.reports[DAYS[0]].exit_code == ExitCode.OK
     after = master_json(cluster)
     assert after is not None
     assert thrift_application(after) is not None, "the Thrift server still serves"
@@ -178,3 +343,57 @@ def test_no_thrift_server_stops_the_run_with_where_and_how(tmp_path: Path,
     message = " ".join(report.errors)
     assert f"127.0.0.1:{port}" in message and "make spark-cluster" in message, message
     assert not SparkEngine().published_location(settings).exists(), "nothing is published"
+
+
+def test_an_incremental_run_continues_only_its_own_warehouses_spark_tables(
+        cluster_days: ClusterDays, tmp_path: Path) -> None:
+    """The cluster's metastore serves every warehouse pointed at it: when another
+    warehouse built the models' schema since (or nobody did), an incremental run drops it
+    and builds every model whole, instead of continuing someone else's tables. (Last in
+    the module: it drops the schema the other tests read.)"""
+    from pyhive import hive  # retain[spark]: a plain `pytest` collects without it
+
+    settings = cluster_days.settings
+    assert settings is not None
+    connection = hive.connect(host="127.0.0.1", port=int(os.environ["RETAIN_SPARK_THRIFT_PORT"]),
+                              username="retain")
+
+    def tables() -> set[str]:
+        cursor = connection.cursor()
+        cursor.execute("show tables in main")
+        return {row[1] for row in cursor.fetchall()}
+
+    def claim(warehouse: Path, continue_build: bool) -> None:
+        arguments = {"warehouse": str(warehouse), "continue_build": continue_build}
+        outcome = run_dbt(dbt_arguments(("run-operation", "claim_build_schema", "--args",
+                                         json.dumps(arguments)), settings),
+                          build_path(settings.warehouse))
+        assert outcome.success, outcome.failures
+
+    try:
+        assert {"fct_mrr", "int_user_month_usage", "retain_build_owner"} <= tables()
+        claim(settings.warehouse.resolve(), continue_build=True)  # its own: kept
+        assert {"fct_mrr", "int_user_month_usage"} <= tables()
+        claim(tmp_path / "other" / "retain.duckdb", continue_build=True)
+        assert tables() == {"retain_build_owner"}
+    finally:
+        connection.close()
+
+
+def test_stop_ends_exactly_what_the_cluster_started(started: StartedCluster,
+                                                    cluster: ClusterConfig) -> None:
+    """Last in the module: `make spark-cluster-stop` ends every JVM the start left running
+    (the executors with their workers) and frees every port; nothing runs in the
+    cluster's folder any more."""
+    assert started.pids and started.executors, "the first test recorded what started"
+    began = time.monotonic()
+    stopped = cluster_command(cluster, "stop", timeout=120)
+    stop_seconds = time.monotonic() - began
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert [pid for pid in [*started.pids.values(), *started.executors] if is_alive(pid)] == []
+    assert [name for name in process_names() if pid_file(cluster.folder, name).exists()] == []
+    assert processes_in(cluster.folder) == []
+    ports = [cluster.master_port, cluster.master_webui_port, *cluster.worker_webui_ports,
+             cluster.thrift_port]
+    assert [port for port in ports if not port_is_free(port)] == []
+    print(f"start {started.start_seconds:.1f} s, stop {stop_seconds:.1f} s")
