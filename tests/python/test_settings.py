@@ -3,6 +3,7 @@ dbt_project.yml, read the same way by dbt, validation and Dagster."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 from orchestration.resources import RetainRun
 from retain.cli import main
 from retain.dbt import build_arguments
-from retain.incremental import run_plan
+from retain.incremental import run_plan, write_state
 from retain.pipeline import fx_settings
+from retain.publish import build_path
 from retain.settings import (
     METRIC_SETTINGS,
     PROJECT_DIR,
@@ -26,6 +28,7 @@ from retain.settings import (
     parsed_assignment,
     resolved_settings,
 )
+from tests.python.conftest import FIXTURES
 
 
 def test_every_dbt_var_is_a_known_setting() -> None:
@@ -137,9 +140,14 @@ def test_the_engine_comes_from_the_command_line_environment_or_file(
     monkeypatch.setenv("RETAIN_ENGINE", "SPARK")
     spark = resolved_settings()
     assert (spark.engine, spark.dbt_target) == ("spark", "spark")
-    # A Spark run never continues DuckDB's kept build file, and dbt builds on its target.
+    # A Spark run never continues a build DuckDB made, and dbt builds on its target.
+    spark = replace(spark, warehouse=tmp_path / "retain.duckdb", raw_dir=FIXTURES / "valid_small")
+    build_path(spark.warehouse).parent.mkdir(parents=True)
+    build_path(spark.warehouse).write_bytes(b"")  # stands for the build file a run kept
+    write_state(replace(spark, engine="duckdb"))
     plan = run_plan(spark)
-    assert not plan.incremental and "spark engine rebuilds every run" in plan.reason
+    assert not plan.incremental
+    assert plan.reason == "the last run built on dbt target dev, this one builds on spark"
     assert build_arguments(spark, plan)[:6] == ["build", "--exclude-resource-type", "unit_test",
                                                 "--full-refresh", "--target", "spark"]
     monkeypatch.setenv("RETAIN_ENGINE", "postgres")

@@ -95,6 +95,9 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartedCluster
                            worker_webui_ports=(worker_1, worker_2), thrift_port=thrift)
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("RETAIN_SPARK_THRIFT_PORT", str(thrift))
+        # Fixture-sized data: Spark's work per query is the cost (profiles.yml).
+        environment.setenv("RETAIN_SPARK_CODEGEN", "false")
+        environment.setenv("RETAIN_SPARK_ADAPTIVE", "false")
         began = time.monotonic()
         start = cluster_command(config, "start")
         try:
