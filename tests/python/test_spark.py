@@ -23,7 +23,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -213,13 +213,39 @@ def _published_rows(location: Path) -> dict[str, int]:
                 for name in PUBLISHED_RELATIONS}
 
 
+def _run_day(days: ClusterDays, day: date, progress: Callable[[str], None]) -> None:
+    """One day's run on the cluster from the drop folder (the raw files as known that day),
+    and DuckDB's full build of the same files, compared."""
+    assert days.settings is not None
+    root = days.settings.warehouse.parent.parent
+    raw = raw_folder(root / "days", day, day=DAY,
+                     extra_events=JULY_FIRST if day == DAYS[1] else None,
+                     withdrawn_from=date(2024, 7, 1) if day == DAY else None)
+    shutil.rmtree(days.settings.raw_dir, ignore_errors=True)
+    shutil.copytree(raw, days.settings.raw_dir)
+    days.settings = replace(days.settings, as_of=day)
+    days.reports[day] = run_pipeline(days.settings, progress)
+    assert days.reports[day].exit_code == ExitCode.OK, days.reports[day].errors
+    published = SparkEngine().published_location(days.settings)
+    days.july_events[day] = _july_events(published)
+    days.published_rows[day] = _published_rows(published)
+    duckdb_settings = Settings(raw_dir=raw, warehouse=root / f"duckdb_{day}" / "retain.duckdb",
+                               as_of=day)
+    days.duckdb_reports[day] = run_pipeline(duckdb_settings, lambda _: None)
+    assert days.duckdb_reports[day].exit_code == ExitCode.OK
+    days.differences[day] = interface_differences(duckdb_settings.warehouse, published,
+                                                  across_engines=True)
+
+
 @pytest.fixture(scope="module")
-def cluster_days(cluster: ClusterConfig, tmp_path_factory: pytest.TempPathFactory) -> ClusterDays:
-    """The daily runs through the Thrift server on the cluster, from one raw drop folder
-    as production has it, with worker-2 killed (kill -9) in the middle of the first
-    (full) build: Spark must finish the job on the other worker."""
+def full_run(cluster: ClusterConfig, tmp_path_factory: pytest.TempPathFactory) -> ClusterDays:
+    """The full run as of D-2 through the Thrift server on the cluster, from one raw drop
+    folder as production has it, with worker-2 killed (kill -9) in the middle of the
+    build: Spark must finish the job on the other worker."""
     root = tmp_path_factory.mktemp("spark_days")
-    days = ClusterDays()
+    days = ClusterDays(settings=Settings(
+        raw_dir=root / "raw", warehouse=root / "spark" / "retain.duckdb", as_of=DAYS[0],
+        engine="spark", spark_connection="thrift"))
     built: list[str] = []
 
     def progress(line: str) -> None:
@@ -232,62 +258,57 @@ def cluster_days(cluster: ClusterConfig, tmp_path_factory: pytest.TempPathFactor
             assert days.killed_worker_pid is not None
             os.kill(days.killed_worker_pid, signal.SIGKILL)
 
-    drop = root / "raw"
-    spark = Settings(raw_dir=drop, warehouse=root / "spark" / "retain.duckdb", as_of=DAYS[0],
-                     engine="spark", spark_connection="thrift")
-    for day in DAYS:
-        raw = raw_folder(root / "days", day, day=DAY,
-                         extra_events=JULY_FIRST if day == DAYS[1] else None,
-                         withdrawn_from=date(2024, 7, 1) if day == DAY else None)
-        shutil.rmtree(drop, ignore_errors=True)
-        shutil.copytree(raw, drop)
-        days.settings = replace(spark, as_of=day)
-        days.reports[day] = run_pipeline(days.settings, progress)
-        assert days.reports[day].exit_code == ExitCode.OK, days.reports[day].errors
-        published = SparkEngine().published_location(days.settings)
-        days.july_events[day] = _july_events(published)
-        days.published_rows[day] = _published_rows(published)
-        duckdb_settings = Settings(raw_dir=raw, warehouse=root / f"duckdb_{day}" / "retain.duckdb",
-                                   as_of=day)
-        days.duckdb_reports[day] = run_pipeline(duckdb_settings, lambda _: None)
-        assert days.duckdb_reports[day].exit_code == ExitCode.OK
-        days.differences[day] = interface_differences(duckdb_settings.warehouse, published,
-                                                      across_engines=True)
+    _run_day(days, DAYS[0], progress)
     return days
 
 
-def test_every_interface_table_is_identical_on_spark(cluster_days: ClusterDays) -> None:
-    """The full run as of D-2, and the incremental runs as of D-1 and D that continued it,
-    equal DuckDB's full builds of their days cell for cell."""
-    assert {day: [difference.line() for difference in differences]
-            for day, differences in cluster_days.differences.items()} == dict.fromkeys(DAYS, [])
+@pytest.fixture(scope="module")
+def daily_runs(full_run: ClusterDays) -> ClusterDays:
+    """The incremental runs D-1 and D that continue the full run (spark_daily: not in
+    `make test`, whose length they would take past its limit; `make spark-test` runs
+    them)."""
+    for day in DAYS[1:]:
+        _run_day(full_run, day, lambda _: None)
+    return full_run
+
+
+def test_every_interface_table_is_identical_on_spark(full_run: ClusterDays) -> None:
+    """The full run as of D-2 equals DuckDB's full build cell for cell."""
+    assert [difference.line() for difference in full_run.differences[DAYS[0]]] == []
     # Every data test ran on both engines and passed: 117 nodes since one column_facts
     # test per model holds its not-null, accepted-values and unique facts (205 before;
     # test_every_fact_tested_before_column_facts_is_still_tested keeps every fact).
-    for day in DAYS:
-        duckdb_counts = cluster_days.duckdb_reports[day].dbt_counts
-        spark_counts = cluster_days.reports[day].dbt_counts
-        assert spark_counts.get("pass", 0) == duckdb_counts.get("pass", 0) >= 117
-        assert not {"error", "fail", "warn"} & spark_counts.keys()
+    duckdb_counts = full_run.duckdb_reports[DAYS[0]].dbt_counts
+    spark_counts = full_run.reports[DAYS[0]].dbt_counts
+    assert spark_counts.get("pass", 0) == duckdb_counts.get("pass", 0) >= 117
+    assert not {"error", "fail", "warn"} & spark_counts.keys()
 
 
-def test_daily_runs_on_spark_continue_the_last_build(cluster_days: ClusterDays) -> None:
+@pytest.mark.spark_daily
+def test_daily_runs_on_spark_continue_the_last_build(daily_runs: ClusterDays) -> None:
     """D-1 and D continue the Spark tables of the run before (from the lookback), pick up
     the late events, and a month that lost every row it had (July, withdrawn by D) keeps
-    none."""
-    plans = {day: report.plan for day, report in cluster_days.reports.items()}
+    none: each day's interface tables equal DuckDB's full build of the day."""
+    assert {day: [difference.line() for difference in daily_runs.differences[day]]
+            for day in DAYS} == dict.fromkeys(DAYS, [])
+    for day in DAYS[1:]:
+        spark_counts = daily_runs.reports[day].dbt_counts
+        assert spark_counts.get("pass", 0) == (
+            daily_runs.duckdb_reports[day].dbt_counts.get("pass", 0))
+        assert not {"error", "fail", "warn"} & spark_counts.keys()
+    plans = {day: report.plan for day, report in daily_runs.reports.items()}
     assert plans[DAYS[0]] is not None and not plans[DAYS[0]].incremental
     assert plans[DAYS[1]] is not None and plans[DAYS[1]].incremental
     assert plans[DAYS[1]].first_day == DAYS[0] - timedelta(days=3)
     assert plans[DAY] is not None and plans[DAY].incremental
     assert plans[DAY].first_day == DAYS[1] - timedelta(days=3)
     # D-1's two logins of July 1, withdrawn by D.
-    assert cluster_days.july_events == {DAYS[0]: 0, DAYS[1]: 2, DAY: 0}
+    assert daily_runs.july_events == {DAYS[0]: 0, DAYS[1]: 2, DAY: 0}
 
 
-def test_spark_publishes_parquet_a_duckdb_reader_opens(cluster_days: ClusterDays) -> None:
-    assert cluster_days.settings is not None
-    published = SparkEngine().published_location(cluster_days.settings)
+def test_spark_publishes_parquet_a_duckdb_reader_opens(full_run: ClusterDays) -> None:
+    assert full_run.settings is not None
+    published = SparkEngine().published_location(full_run.settings)
     assert published.is_symlink(), "the published folder is a link switched by one rename"
     names = sorted(path.stem for path in published.glob("*.parquet"))
     assert names == sorted([*PUBLISHED_RELATIONS, "meta"])
@@ -297,16 +318,17 @@ def test_spark_publishes_parquet_a_duckdb_reader_opens(cluster_days: ClusterDays
         counts = {name: con.execute(f"select count(*) from "
                                     f"{sql_literal(published / f'{name}.parquet')}")
                   .fetchall()[0][0] for name in PUBLISHED_RELATIONS}
-    assert meta["run_id"] == cluster_days.reports[DAY].run_id
-    assert (meta["as_of_date"], meta["engine"]) == (DAY.isoformat(), "spark")
+    latest = max(full_run.reports)  # D-2, or D after test_daily_runs_on_spark_...
+    assert meta["run_id"] == full_run.reports[latest].run_id
+    assert (meta["as_of_date"], meta["engine"]) == (latest.isoformat(), "spark")
     assert {name: int(meta[f"rows.{name}"]) for name in PUBLISHED_RELATIONS} == counts
-    rows = cluster_days.published_rows[DAYS[0]]
+    rows = full_run.published_rows[DAYS[0]]
     assert all(rows.values()), f"every interface table has rows on this fixture at D-2: {rows}"
 
 
-def test_unit_tests_pass_on_spark(cluster_days: ClusterDays) -> None:
+def test_unit_tests_pass_on_spark(full_run: ClusterDays) -> None:
     """After the build: an incremental model's unit test reads its built relation."""
-    settings = cluster_days.settings
+    settings = full_run.settings
     assert settings is not None
     outcome = run_dbt(dbt_arguments(("test", "--select", "test_type:unit", "--exclude",
                                      NOT_ON_SPARK), settings), build_path(settings.warehouse))
@@ -315,21 +337,21 @@ def test_unit_tests_pass_on_spark(cluster_days: ClusterDays) -> None:
 
 
 def test_the_build_ran_in_the_workers_and_outlived_one_killed(cluster: ClusterConfig,
-                                                              cluster_days: ClusterDays) -> None:
+                                                              full_run: ClusterDays) -> None:
     """Mid-build, the Thrift server's application held both workers' cores: its executors,
     which ran the build, were the workers' JVMs, not dbt's process. Then worker-2 was
     killed (kill -9) and the build finished on worker-1, equal to DuckDB's
     (test_every_interface_table_is_identical_on_spark), and the next runs continued it."""
-    assert cluster_days.settings is not None
-    assert cluster_days.settings.dbt_target == "spark_thrift"
-    before = cluster_days.state_before_kill
+    assert full_run.settings is not None
+    assert full_run.settings.dbt_target == "spark_thrift"
+    before = full_run.state_before_kill
     application = thrift_application(before)
     assert application is not None and application["cores"] == 2, application
     assert sorted(worker["coresused"] for worker in before["workers"]
                   if worker["state"] == "ALIVE") == [1, 1]
-    assert cluster_days.killed_worker_pid is not None
-    assert not is_alive(cluster_days.killed_worker_pid)
-    assert cluster_days.reports[DAYS[0]].exit_code == ExitCode.OK
+    assert full_run.killed_worker_pid is not None
+    assert not is_alive(full_run.killed_worker_pid)
+    assert full_run.reports[DAYS[0]].exit_code == ExitCode.OK
     after = master_json(cluster)
     assert after is not None
     assert thrift_application(after) is not None, "the Thrift server still serves"
@@ -349,14 +371,14 @@ def test_no_thrift_server_stops_the_run_with_where_and_how(tmp_path: Path,
 
 
 def test_an_incremental_run_continues_only_its_own_warehouses_spark_tables(
-        cluster_days: ClusterDays, tmp_path: Path) -> None:
+        full_run: ClusterDays, tmp_path: Path) -> None:
     """The cluster's metastore serves every warehouse pointed at it: when another
     warehouse built the models' schema since (or nobody did), an incremental run drops it
     and builds every model whole, instead of continuing someone else's tables. (Last in
     the module: it drops the schema the other tests read.)"""
     from pyhive import hive  # retain[spark]: a plain `pytest` collects without it
 
-    settings = cluster_days.settings
+    settings = full_run.settings
     assert settings is not None
     connection = hive.connect(host="127.0.0.1", port=int(os.environ["RETAIN_SPARK_THRIFT_PORT"]),
                               username="retain")
