@@ -399,7 +399,10 @@ def results_section(results: list[TierResult], as_of: date, seed: int) -> str:
         f"Machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GIB:.0f} GiB, "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"DuckDB {version('duckdb')}, dbt-core {version('dbt-core')}, "
-        f"dbt-duckdb {version('dbt-duckdb')}; load average at the end {load1:.1f} / "
+        f"dbt-duckdb {version('dbt-duckdb')}"
+        + ("".join(f", {package} {version(package)}" for package in ("dbt-spark", "pyspark"))
+           if any(result.engine == "spark" for result in results) else "")
+        + f"; load average at the end {load1:.1f} / "
         f"{load5:.1f} (1 / 5 min). Raw data: Parquet, seed {seed}, as of {as_of}.",
         "",
         "Targets:",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from retain.settings import configured_memory_limit
-from tools.bench import GIB, Stage, TierResult, targets_lines
+from tools.bench import GIB, Stage, TierResult, results_section, targets_lines
 
 
 def _tier(customers: int, peak_gib: float, incremental_peak_gib: float,
@@ -62,3 +64,22 @@ def test_the_default_memory_limit_is_the_one_a_run_uses(
     assert configured_memory_limit().endswith("MB")
     monkeypatch.setenv("RETAIN_DUCKDB_MEMORY_LIMIT", "3GiB")
     assert configured_memory_limit() == "3GiB"
+
+
+def test_a_spark_tier_is_reported_beside_duckdb_and_judged_on_no_target() -> None:
+    """The Spark tier of `make bench` (--spark-tiers): its full and daily run, its full
+    rebuild of the daily run's day and the comparisons in its section; the issue's targets
+    are DuckDB's."""
+    spark = TierResult(100_000, 2.0, {}, [Stage("dbt build", 200.0, GIB)],
+                       [Stage("dbt build", 100.0, GIB)], engine="spark",
+                       rebuild_stages=[Stage("dbt build", 150.0, GIB)],
+                       comparisons=["Daily run's interface tables identical to a full "
+                                    "rebuild on the same engine: 25 of 25"])
+    assert targets_lines([spark]) == []
+    section = results_section([spark], date(2026, 11, 30), 42)
+    assert "### 100,000 customers, Spark (Thrift server of the local cluster)" in section
+    assert "dbt-spark " in section and "pyspark " in section
+    assert ("Full rebuild as of the daily run's day: dbt build 150.0 s; total 150.0 s "
+            "(75.0x the floor).") in section
+    assert "- Daily run's interface tables identical to a full rebuild on the same engine: " \
+           "25 of 25" in section
