@@ -23,7 +23,14 @@ from retain.failures import (
     machine_refusal,
     refused_by_others,
 )
-from retain.incremental import RunPlan, forget_state, read_state, run_plan
+from retain.incremental import (
+    RunPlan,
+    forget_state,
+    raw_row_counts,
+    read_state,
+    run_plan,
+    write_state,
+)
 from retain.load import RawInputError, absent_tables, load_raw
 from retain.publish import (
     RunInProgressError,
@@ -136,10 +143,12 @@ def stage_step(settings: Settings, plan: RunPlan, progress: Progress = _stderr) 
 def publish_step(settings: Settings, run_id: str, progress: Progress = _stderr,
                  plan: RunPlan | None = None) -> str | None:
     """Replace what readers see by this run's tables with one atomic step (a rename);
-    the build (DuckDB's build file, Spark's tables) is kept for the next incremental run.
-    A notice when readers keep seeing another day."""
-    return engine_for(settings).publish(settings, run_id, plan or run_plan(settings),
-                                        progress)
+    the build (DuckDB's build file, Spark's tables) is kept, and its state recorded, for
+    the next incremental run. A notice when readers keep seeing another day."""
+    notice = engine_for(settings).publish(settings, run_id, plan or run_plan(settings),
+                                          progress)
+    write_state(settings, raw_row_counts(build_path(settings.warehouse)))
+    return notice
 
 
 def run_pipeline(settings: Settings, progress: Progress = _stderr) -> RunReport:

@@ -226,7 +226,7 @@ def _slowest_nodes(count: int = 10) -> list[tuple[str, float]]:
 
 
 def _interface_rows(settings: Settings) -> dict[str, int]:
-    with open_published(engine_for(settings).published_location(settings)) as con:
+    with open_published(published_location(settings)) as con:
         return {name: int(con.execute(f"select count(*) from {sql_identifier(name)}").fetchone()[0])
                 for name in PUBLISHED_RELATIONS}
 

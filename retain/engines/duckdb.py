@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from retain.engines import Progress
-from retain.incremental import RunPlan, raw_row_counts, write_state
+from retain.incremental import RunPlan
 from retain.interface import open_published
 from retain.meta import write_meta
 from retain.publish import (
@@ -55,7 +55,6 @@ class DuckDBEngine:
         write_meta(build_path(settings.warehouse), settings, run_id)
         published = publish(build_path(settings.warehouse), settings.warehouse, settings.as_of,
                             run_duckdb_config(settings), replace_later=settings.full_refresh)
-        write_state(settings, raw_row_counts(build_path(settings.warehouse)))
         removed = prune_snapshots(settings.warehouse, settings.kept_daily_snapshots,
                                   settings.as_of)
         notice = None if published.replaced_warehouse else (

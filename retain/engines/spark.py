@@ -25,7 +25,7 @@ import duckdb
 from retain.contract import DUCKDB_TYPES, RAW_SCHEMA, TABLES
 from retain.dbt import DbtOutcome, dbt_arguments, run_dbt, spark_dir
 from retain.engines import Progress, StageError
-from retain.incremental import RunPlan, raw_row_counts, write_state
+from retain.incremental import RunPlan
 from retain.interface import PUBLISHED_RELATIONS, open_published, parquet_views
 from retain.meta import META_RELATION, meta_rows
 from retain.publish import (
@@ -124,8 +124,7 @@ class SparkEngine:
     def publish(self, settings: Settings, run_id: str, plan: RunPlan,
                 progress: Progress) -> str | None:
         """Export the interface tables and meta into a new version folder, then point the
-        published link at it with one rename; the build file and Spark's tables are kept
-        for the next incremental run (retain.incremental)."""
+        published link at it with one rename."""
         location = self.published_location(settings)
         version = versions_dir(settings) / run_id
         exported = version / ".spark"
@@ -144,7 +143,6 @@ class SparkEngine:
         shutil.rmtree(exported)
         self._write_meta(settings, run_id, version)
         _switch_link(location, version)
-        write_state(settings, raw_row_counts(build_path(settings.warehouse)))
         for old in _old_versions(settings, version):
             shutil.rmtree(old)
         progress(f"published {len(PUBLISHED_RELATIONS)} tables and {META_RELATION} to "
