@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -35,6 +35,16 @@ class RawInputError(Exception):
         where = f"{self.path}" + (f", column '{column}'" if column else "")
         detail = f" (sample bad value: {sample!r})" if sample is not None else ""
         super().__init__(f"{where}: {message}{detail}")
+
+
+# Where the build file records what each raw table was loaded from (not in `raw`: the
+# sources and meta's row counts read that): the digest of a file reloaded whole, and
+# per day of an appended table (usage events) the rows and a sum of their values'
+# hashes as the file held them.
+LOAD_STATE = "load_state"
+APPENDED_DAYS = f"{LOAD_STATE}.appended_days"
+# The same per day of the file being loaded.
+FILE_DAYS = "file_days"
 
 
 @dataclass(frozen=True)
@@ -215,32 +225,61 @@ def _appending(con: duckdb.DuckDBPyConnection, table: Table,
     return bool(found and found[0])
 
 
-def _check_kept_rows(con: duckdb.DuckDBPyConnection, raw_file: RawFile, loaded: list[str],
-                     appended_from: datetime | None, recent: str) -> None:
-    """An appended table keeps its rows from before appended_from: the file must still
-    hold exactly those rows (count and a sum of row hashes, typed as loaded), or the
-    kept table would go on holding rows the file no longer has (or lack new old ones:
-    an event deleted, moved into the recomputed days, corrected, or arriving late)."""
-    table = raw_file.table
-    columns = ", ".join(map(sql_identifier, table.column_names))
-    kept = con.execute(
-        f"select count(*), coalesce(sum(hash({columns})), 0) "
-        f"from {RAW_SCHEMA}.{sql_identifier(table.name)} "
-        f"where not {appended_rows(table, appended_from)}").fetchone()
+def _file_day_digests(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
+                      source_columns: dict[str, tuple[str, str]], typed_timestamp: str) -> None:
+    """FILE_DAYS: per day of an appended table's file, its rows and a sum of hashes of
+    their values as the file holds them (before typing), in one pass over the file.
+    Rows without a timestamp have no day: every load reloads them."""
+    values = ", ".join(sql_identifier(source_columns[name][0])
+                       for name in raw_file.table.column_names)
     try:
-        in_file = con.execute(
-            f"select count(*), coalesce(sum(hash({', '.join(loaded)})), 0) "
-            f"from {_reader_sql(raw_file)} where not {recent}").fetchone()
+        con.execute(
+            f"create or replace temp table {FILE_DAYS} as "
+            f"select cast({typed_timestamp} as date) as day, count(*) as rows, "
+            f"sum(hash({values})) as value_hash from {_reader_sql(raw_file)} "
+            f"where {typed_timestamp} is not null group by 1")
     except duckdb.Error as error:
         raise RawInputError(raw_file.path, f"cannot be read: {_first_line(error)}") from error
+
+
+def _day_totals(con: duckdb.DuckDBPyConnection, relation: str, where: str,
+                parameters: list[object]) -> tuple[int, int]:
+    found = con.execute(f"select coalesce(sum(rows), 0), coalesce(sum(value_hash), 0) "
+                        f"from {relation} where {where}", parameters).fetchone()
+    assert found is not None
+    return int(found[0]), int(found[1])
+
+
+def _check_kept_rows(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
+                     appended_from: datetime) -> None:
+    """An appended table keeps its rows from before appended_from (a midnight): the file
+    must still hold exactly those rows, or the kept table would go on holding rows the
+    file no longer has (or lack new old ones: an event deleted, moved into the
+    recomputed days, corrected, or arriving late). The kept days' digests, recorded when
+    their rows were loaded, are compared with the file's (FILE_DAYS): no pass over the
+    kept rows, and none over the file's values typed."""
+    table = raw_file.table
+    kept = _day_totals(con, APPENDED_DAYS, "table_name = ? and day < ?",
+                       [table.name, appended_from.date()])
+    in_file = _day_totals(con, FILE_DAYS, "day < ?", [appended_from.date()])
     if kept != in_file:
-        assert kept is not None and in_file is not None and appended_from is not None
         raise RawInputError(
             raw_file.path, f"its rows before {appended_from:%Y-%m-%d} differ from those the "
             f"last run kept ({in_file[0]:,} rows in the file, {kept[0]:,} kept): rows older "
             "than the lookback were deleted, moved, corrected or added late; an incremental "
             "run cannot see that: run `retain run --full-refresh`",
             column=table.appended_on)
+
+
+def _record_loaded_days(con: duckdb.DuckDBPyConnection, table: Table,
+                        appended_from: datetime | None) -> None:
+    """The digests of the days just loaded (all, or those from appended_from on) from
+    FILE_DAYS; the kept days keep theirs."""
+    start = appended_from.date() if appended_from else date.min
+    con.execute(f"delete from {APPENDED_DAYS} where table_name = ? and day >= ?",
+                [table.name, start])
+    con.execute(f"insert into {APPENDED_DAYS} select ?, day, rows, value_hash "
+                f"from {FILE_DAYS} where day >= ?", [table.name, start])
 
 
 def _appended_timestamp(source: tuple[str, str], typed: str) -> str:
@@ -260,6 +299,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
     target = f"{RAW_SCHEMA}.{sql_identifier(table.name)}"
     if raw_file.path is None:
         con.execute(f"create or replace table {target} as {_empty_table_sql(table)}")
+        con.execute(f"delete from {APPENDED_DAYS} where table_name = ?", [table.name])
         return 0
     if raw_file.path.stat().st_size == 0:
         raise RawInputError(raw_file.path, "file is empty (not even a header row)")
@@ -268,13 +308,12 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
     if missing:
         raise RawInputError(raw_file.path, "listed column(s) missing from the header: "
                             + ", ".join(missing), column=missing[0])
-    selects, loaded_values, checks, typed_columns = [], [], [], {}
+    selects, checks, typed_columns = [], [], {}
     for column in table.columns:
         actual, source_type = source_columns[column.name]
         column_sql = sql_identifier(actual)
         typed = typed_columns[column.name] = _typed_expression(column, column_sql, source_type)
         loaded = f"coalesce({typed}, 0)" if column.empty_means_zero else typed
-        loaded_values.append(loaded)
         selects.append(f"{loaded} as {sql_identifier(column.name)}")
         if _may_fail(column, source_type, typed, column_sql):
             checks.append((column, _text_expression(column_sql, source_type), typed))
@@ -283,10 +322,15 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         source_columns[str(table.appended_on)], typed_columns[str(table.appended_on)]))
         if appending else None)
     _check_typing(con, raw_file, checks, recent)
+    if table.appended_on:
+        _file_day_digests(con, raw_file, source_columns, typed_columns[table.appended_on])
     if appending:
-        _check_kept_rows(con, raw_file, loaded_values, appended_from, str(recent))
+        assert appended_from is not None
+        _check_kept_rows(con, raw_file, appended_from)
     source = (f"select {', '.join(selects)} from {_reader_sql(raw_file)}"
               + (f" where {recent}" if recent else ""))
+    # The table and its days' digests change together or not at all.
+    con.begin()
     try:
         if appending:
             con.execute(f"delete from {target} where {appended_rows(table, appended_from)}")
@@ -294,15 +338,16 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         else:
             con.execute(f"create or replace table {target} as {source}")
             loaded_rows = con.execute(f"select count(*) from {target}").fetchone()
+        if table.appended_on:
+            _record_loaded_days(con, table, appended_from if appending else None)
+        con.commit()
     except duckdb.Error as error:
+        con.rollback()
         raise RawInputError(raw_file.path, f"cannot be loaded: {_first_line(error)}") from error
     assert loaded_rows is not None
     return int(loaded_rows[0])
 
 
-# Where the build file records the digest of the file each raw table was
-# loaded from (not in `raw`: the sources and meta's row counts read that).
-LOAD_STATE = "load_state"
 
 
 def file_digest(path: Path) -> str:
@@ -359,6 +404,9 @@ def load_raw(raw_dir: Path, warehouse: Path,
         con.execute(f"create schema if not exists {LOAD_STATE}")
         con.execute(f"create table if not exists {LOAD_STATE}.loaded_files "
                     "(table_name varchar primary key, digest varchar not null)")
+        con.execute(f"create table if not exists {APPENDED_DAYS} (table_name varchar, "
+                    "day date, rows bigint not null, value_hash hugeint not null, "
+                    "primary key (table_name, day))")
         for raw_file in files:
             started = time.perf_counter()
             table = raw_file.table

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from retain.contract import TABLES, Table
-from retain.load import load_raw
+from retain.load import APPENDED_DAYS, RawInputError, load_raw
 from retain.settings import PROJECT_DIR
 from retain.sources import SOURCES_FILE, sources_yaml
 from tests.python.conftest import FIXTURES
@@ -70,3 +72,39 @@ def test_loading_applies_the_contract_conventions(tmp_path: Path) -> None:
     assert plan == ("month", "EUR")  # `Month`, ` eur `
     assert country == ("DE",) and priority == ("high",)
     assert padded_keys == (0,)
+
+
+def _loaded_events_and_days(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        events = con.execute("select * from raw.usage_events order by event_id").fetchall()
+        days = con.execute(f"select day, rows, value_hash from {APPENDED_DAYS} "
+                           "where table_name = 'usage_events' order by day").fetchall()
+    return events, days
+
+
+def test_an_incremental_load_records_the_days_a_full_load_would(tmp_path: Path) -> None:
+    """The days before appended_from are checked against digests recorded when they were
+    loaded, not against the kept rows: after an incremental load the recorded days must
+    be those a full load of the same file records, and an old row changed since must
+    stop the next one."""
+    raw = tmp_path / "raw"
+    shutil.copytree(FIXTURES / "valid_small", raw)
+    events = raw / "usage_events.csv"
+    continued, rebuilt = tmp_path / "continued.duckdb", tmp_path / "rebuilt.duckdb"
+    load_raw(raw, continued)
+    # A late event on a recomputed day, one with an unreadable day (always reloaded), and
+    # a recent one changed: the kept days (before 2024-01-10) are as they were.
+    events.write_text(events.read_text().replace("evt_3,cus_2,usr_2,login",
+                                                 "evt_3,cus_2,usr_2,report_created")
+                      + "evt_5,cus_2,usr_2,login,2024-01-10T00:00:00Z\n"
+                      + "evt_6,cus_2,usr_2,login,\n")
+    load_raw(raw, continued, appended_from=datetime(2024, 1, 10))
+    load_raw(raw, rebuilt)
+    loaded, days = _loaded_events_and_days(continued)
+    assert (loaded, days) == _loaded_events_and_days(rebuilt)
+    assert [(day.isoformat(), rows) for day, rows, _ in days] == [
+        ("2024-01-05", 1), ("2024-01-06", 1), ("2024-01-10", 1), ("2024-01-11", 1),
+        ("2024-02-02", 1)]
+    events.write_text(events.read_text().replace("setup_completed", "login"))
+    with pytest.raises(RawInputError, match="rows before 2024-01-10 differ"):
+        load_raw(raw, continued, appended_from=datetime(2024, 1, 10))

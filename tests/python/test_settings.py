@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.resources import RetainRun
 from retain.cli import main
-from retain.dbt import build_arguments
+from retain.dbt import build_arguments, dbt_environment
 from retain.incremental import run_plan, write_state
 from retain.pipeline import fx_settings
 from retain.publish import build_path
@@ -172,3 +172,11 @@ def test_validation_leaves_room_outside_duckdbs_memory_limit(
     assert duckdb_config(tmp_path, reserved=1024 ** 3)["memory_limit"] == "5120MiB"
     # Never below half the limit, however much is reserved.
     assert duckdb_config(tmp_path, reserved=10 * 1024 ** 3)["memory_limit"] == "3072MiB"
+
+
+def test_dbt_writes_its_debug_log_only_when_asked(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    assert dbt_environment(tmp_path / "retain.duckdb")["DBT_LOG_LEVEL_FILE"] == "none"
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    assert dbt_environment(tmp_path / "retain.duckdb")["DBT_LOG_LEVEL_FILE"] == "debug"
