@@ -82,22 +82,38 @@ def _loaded_events_and_days(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
     return events, days
 
 
-def test_an_incremental_load_records_the_days_a_full_load_would(tmp_path: Path) -> None:
+def _write_events(raw: Path, csv_text: str, file_format: str) -> None:
+    """usage_events as CSV text, or as Parquet with instants (TIMESTAMP WITH TIME ZONE),
+    as the generator writes them: the loader finds days differently in each."""
+    csv = raw / "usage_events.csv"
+    csv.write_text(csv_text)
+    if file_format == "parquet":
+        with duckdb.connect() as con:
+            con.execute(f"copy (select * replace (cast(occurred_at as timestamptz) as "
+                        f"occurred_at) from read_csv('{csv}', all_varchar = true)) "
+                        f"to '{raw / 'usage_events.parquet'}' (format parquet)")
+        csv.unlink()
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_an_incremental_load_records_the_days_a_full_load_would(tmp_path: Path,
+                                                                file_format: str) -> None:
     """The days before appended_from are checked against digests recorded when they were
     loaded, not against the kept rows: after an incremental load the recorded days must
     be those a full load of the same file records, and an old row changed since must
     stop the next one."""
     raw = tmp_path / "raw"
     shutil.copytree(FIXTURES / "valid_small", raw)
-    events = raw / "usage_events.csv"
+    events = (FIXTURES / "valid_small" / "usage_events.csv").read_text()
+    _write_events(raw, events, file_format)
     continued, rebuilt = tmp_path / "continued.duckdb", tmp_path / "rebuilt.duckdb"
     load_raw(raw, continued)
-    # A late event on a recomputed day, one with an unreadable day (always reloaded), and
-    # a recent one changed: the kept days (before 2024-01-10) are as they were.
-    events.write_text(events.read_text().replace("evt_3,cus_2,usr_2,login",
-                                                 "evt_3,cus_2,usr_2,report_created")
-                      + "evt_5,cus_2,usr_2,login,2024-01-10T00:00:00Z\n"
-                      + "evt_6,cus_2,usr_2,login,\n")
+    # A late event on a recomputed day, one without a time (always reloaded), and a
+    # recent one changed: the kept days (before 2024-01-10) are as they were.
+    events = (events.replace("evt_3,cus_2,usr_2,login", "evt_3,cus_2,usr_2,report_created")
+              + "evt_5,cus_2,usr_2,login,2024-01-10T00:00:00Z\n"
+              + "evt_6,cus_2,usr_2,login,\n")
+    _write_events(raw, events, file_format)
     load_raw(raw, continued, appended_from=datetime(2024, 1, 10))
     load_raw(raw, rebuilt)
     loaded, days = _loaded_events_and_days(continued)
@@ -105,6 +121,6 @@ def test_an_incremental_load_records_the_days_a_full_load_would(tmp_path: Path) 
     assert [(day.isoformat(), rows) for day, rows, _ in days] == [
         ("2024-01-05", 1), ("2024-01-06", 1), ("2024-01-10", 1), ("2024-01-11", 1),
         ("2024-02-02", 1)]
-    events.write_text(events.read_text().replace("setup_completed", "login"))
+    _write_events(raw, events.replace("setup_completed", "login"), file_format)
     with pytest.raises(RawInputError, match="rows before 2024-01-10 differ"):
         load_raw(raw, continued, appended_from=datetime(2024, 1, 10))
