@@ -1,4 +1,6 @@
-"""macros/test_column_facts.sql against dbt's own not_null, unique and accepted_values.
+"""macros/test_column_facts.sql against dbt's own not_null, unique and accepted_values,
+and against plain SQL for the facts dbt has no test of (a month never after the as_of
+month, a unique combination of columns).
 
 One `dbt compile --inline` (no warehouse opened) renders the column_facts test
 and dbt's per-column tests over a small table; DuckDB then runs them on several
@@ -24,12 +26,15 @@ from retain.settings import PROJECT_DIR, QUIET_ENVIRONMENT
 DBT = str(Path(sys.executable).with_name("dbt"))
 SEPARATOR = "-- next query"
 TABLE = ("create table probe (id integer, kind varchar, level integer, flag boolean, "
-         "code varchar, note varchar)")
+         "code varchar, note varchar, month date)")
+# The as_of day the probe is compiled with: its month is 2024-03.
+AS_OF = "2024-03-15"
 # The facts, and dbt's test of each (None: no dbt test renders it; dbt's
 # accepted_values does not escape quotes).
 COLUMN_FACTS = ("{{ test_column_facts(model='probe', not_null=['id', 'kind'], "
                 "accepted_values={'kind': ['a', 'b'], 'level': [1, 2], 'flag': [true], "
-                "'note': [\"it's\"]}, unique=['id', 'code']) }}")
+                "'note': [\"it's\"]}, unique=['id', 'code'], not_after_as_of_month=['month'], "
+                "unique_combination=['flag', 'code']) }}")
 DBT_TESTS = {
     "not_null(id)": "{{ test_not_null(model='probe', column_name='id') }}",
     "not_null(kind)": "{{ test_not_null(model='probe', column_name='kind') }}",
@@ -42,20 +47,26 @@ DBT_TESTS = {
     "accepted_values(note)": None,
     "unique(id)": "{{ test_unique(model='probe', column_name='id') }}",
     "unique(code)": "{{ test_unique(model='probe', column_name='code') }}",
+    "not_after_as_of_month(month)": "select month from probe where month > date '2024-03-01'",
+    "unique_combination(flag, code)": ("select flag, code from probe group by flag, code "
+                                       "having count(*) > 1"),
 }
 TABLES = {
     # NULLs break only not_null: accepted_values and unique ignore them, as dbt's do.
-    "clean": [(1, "a", 1, True, "x", "it's"), (2, "b", None, None, None, None),
-              (3, "a", 2, True, None, "it's")],
+    "clean": [(1, "a", 1, True, "x", "it's", "2024-03-01"), (2, "b", None, None, None, None, None),
+              (3, "a", 2, True, None, "it's", "2024-02-01")],
     "empty": [],
-    "broken": [(1, "a", 1, True, "x", "it's"), (1, "c", 3, False, "x", "its"),
-               (None, None, 3, True, "y", None), (None, "b", 2, True, "y", None)],
+    "broken": [(1, "a", 1, True, "x", "it's", "2024-04-01"),
+               (1, "c", 3, False, "x", "its", "2024-03-01"),
+               (None, None, 3, True, "y", None, "2024-05-01"),
+               (None, "b", 2, True, "y", None, None)],
 }
 # failing_rows of the broken table: rows that break each fact (for unique: rows
 # beyond the first of each repeated value).
 BROKEN = {"not_null(id)": 2, "not_null(kind)": 1, "accepted_values(kind)": 1,
           "accepted_values(level)": 2, "accepted_values(flag)": 1,
-          "accepted_values(note)": 1, "unique(id)": 1, "unique(code)": 2}
+          "accepted_values(note)": 1, "unique(id)": 1, "unique(code)": 2,
+          "not_after_as_of_month(month)": 2, "unique_combination(flag, code)": 1}
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +78,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {**os.environ, **QUIET_ENVIRONMENT, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
     result = subprocess.run(
         [DBT, "compile", "--quiet", "--target", "lint", "--project-dir", str(PROJECT_DIR),
+         "--vars", f"{{as_of_date: '{AS_OF}'}}",
          "--target-path", str(tmp_path_factory.mktemp("column_facts_target")),
          "--inline", inline],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
@@ -81,7 +93,7 @@ def _run(compiled: dict[str, str], rows: list[tuple]) -> tuple[dict[str, int], s
     with duckdb.connect() as con:
         con.execute(TABLE)
         if rows:
-            con.executemany("insert into probe values (?, ?, ?, ?, ?, ?)", rows)
+            con.executemany("insert into probe values (?, ?, ?, ?, ?, ?, ?)", rows)
         facts = dict(con.execute(compiled["column_facts"]).fetchall())
         failing = {name for name, sql in compiled.items()
                    if name != "column_facts" and con.execute(sql).fetchall()}

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -177,13 +178,17 @@ def test_readme_glossary_matches_the_dbt_docs(manifest: dict) -> None:
         "(dbt parse, then .venv/bin/python -m retain.glossary --write) and commit README.md")
 
 
-# Per-column tests that one model-level column_facts test (macros/test_column_facts.sql)
-# holds instead: one node and one scan per model rather than one of each per fact.
-FOLDED_TESTS = ("not_null", "unique", "accepted_values")
-# The last commit with only per-column tests: every fact tested there is tested now.
-FACTS_BASELINE_COMMIT = "79d0f1da50fd93eae2f6ac4e72b67d85d515ca2a"
+# Tests that one column_facts test per model or seed (macros/test_column_facts.sql) holds
+# instead: one node per relation rather than one per fact.
+FOLDED_TESTS = ("not_null", "unique", "accepted_values", "not_after_as_of_month",
+                "unique_combination")
+# Every fact tested at these commits is tested now: the last with only per-column tests,
+# and the last with separate unique_combination, not_after_as_of_month and seed tests.
+FACTS_BASELINE_COMMITS = ("79d0f1da50fd93eae2f6ac4e72b67d85d515ca2a",
+                          "4fcba79de3f78c67f841c0579fba19a083d79d67")
 
-Fact = tuple[str, str, str, tuple[Any, ...] | None]  # (model or seed, test, column, values)
+# (model or seed, test, column or columns joined by commas, accepted values)
+Fact = tuple[str, str, str, tuple[Any, ...] | None]
 
 
 def _generic_tests(manifest: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -196,10 +201,24 @@ def _generic_tests(manifest: dict[str, Any]) -> list[tuple[str, str, dict[str, A
 
 
 def _column_facts(resource: str, arguments: dict[str, Any]) -> set[Fact]:
+    combination = arguments.get("unique_combination") or []
     return ({(resource, "not_null", column, None) for column in arguments.get("not_null", [])}
             | {(resource, "unique", column, None) for column in arguments.get("unique", [])}
             | {(resource, "accepted_values", column, tuple(values))
-               for column, values in (arguments.get("accepted_values") or {}).items()})
+               for column, values in (arguments.get("accepted_values") or {}).items()}
+            | {(resource, "not_after_as_of_month", column, None)
+               for column in arguments.get("not_after_as_of_month", [])}
+            | ({(resource, "unique_combination", ",".join(combination), None)}
+               if combination else set()))
+
+
+def _folded_fact(resource: str, test: str, column: str | None,
+                 arguments: dict[str, Any]) -> Fact:
+    """The fact of a test column_facts now holds, written as a test of its own."""
+    if test == "unique_combination":
+        return (resource, test, ",".join(arguments["columns"]), None)
+    values = tuple(arguments["values"]) if test == "accepted_values" else None
+    return (resource, test, str(column), values)
 
 
 def _facts_in_manifest(manifest: dict[str, Any]) -> set[Fact]:
@@ -208,8 +227,7 @@ def _facts_in_manifest(manifest: dict[str, Any]) -> set[Fact]:
         if test == "column_facts":
             facts |= _column_facts(resource, arguments)
         elif test in FOLDED_TESTS:
-            values = tuple(arguments["values"]) if test == "accepted_values" else None
-            facts.add((resource, test, arguments["column_name"], values))
+            facts.add(_folded_fact(resource, test, arguments.get("column_name"), arguments))
     return facts
 
 
@@ -226,64 +244,74 @@ def _facts_in_yml(document: dict[str, Any]) -> set[Fact]:
             arguments = arguments.get("arguments", arguments)
             if name == "column_facts":
                 facts |= _column_facts(resource["name"], arguments)
-            elif name in FOLDED_TESTS and column:
-                values = tuple(arguments["values"]) if name == "accepted_values" else None
-                facts.add((resource["name"], name, column, values))
+            elif name in FOLDED_TESTS and (column or name == "unique_combination"):
+                facts.add(_folded_fact(resource["name"], name, column, arguments))
     return facts
 
 
-def test_column_facts_replace_the_per_column_tests(manifest: dict) -> None:
-    """No model keeps a per-column not_null, unique or accepted_values test (one test
-    node each): its column_facts test holds them. Seeds keep theirs."""
-    models = _models(manifest)
-    per_column = {resource for resource, test, _ in _generic_tests(manifest)
-                  if test in FOLDED_TESTS and resource in models}
-    assert not per_column, (
-        "fold these models' not_null/unique/accepted_values tests into one column_facts "
-        f"test: {sorted(per_column)}")
+def _tested_relations(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The project's models and seeds, by name."""
+    return {node["name"]: node for node in manifest["nodes"].values()
+            if node["resource_type"] in ("model", "seed") and node["package_name"] == "retain"}
 
 
-def test_column_facts_name_the_models_documented_columns(manifest: dict) -> None:
-    """One column_facts test per model, named after it, over columns its yml documents
-    (a misspelt column would otherwise fail only when the build runs the test)."""
-    models = _models(manifest)
+def test_column_facts_replace_the_per_fact_tests(manifest: dict) -> None:
+    """No model or seed keeps a not_null, unique, accepted_values, not_after_as_of_month
+    or unique_combination test of its own (one test node each): its column_facts test
+    holds them."""
+    relations = _tested_relations(manifest)
+    separate = {f"{resource}: {test}" for resource, test, _ in _generic_tests(manifest)
+                if test in FOLDED_TESTS and resource in relations}
+    assert not separate, (
+        f"fold these tests into the model's or seed's column_facts test: {sorted(separate)}")
+
+
+def test_column_facts_name_the_documented_columns(manifest: dict) -> None:
+    """One column_facts test per model or seed, named after it, over columns its yml
+    documents (a misspelt column would otherwise fail only when the build runs the
+    test)."""
+    relations = _tested_relations(manifest)
     tests = [node for node in manifest["nodes"].values() if node["resource_type"] == "test"
              and (node.get("test_metadata") or {}).get("name") == "column_facts"]
     assert tests, "no column_facts test: has the macro been renamed?"
     tested = [node["attached_node"].split(".")[-1] for node in tests]
-    assert len(tested) == len(set(tested)), "a model has two column_facts tests"
+    assert len(tested) == len(set(tested)), "a model or seed has two column_facts tests"
     wrong = []
-    for node, model in zip(tests, tested, strict=True):
-        if node["name"] != f"column_facts_{model}":
-            wrong.append(f"{node['name']}: name it column_facts_{model}")
-        documented = set(models[model]["columns"])
-        wrong += [f"{model}.{column}: not in its yml" for _, _, column, _ in
-                  _column_facts(model, node["test_metadata"]["kwargs"])
-                  if column not in documented]
+    for node, relation in zip(tests, tested, strict=True):
+        if node["name"] != f"column_facts_{relation}":
+            wrong.append(f"{node['name']}: name it column_facts_{relation}")
+        documented = set(relations[relation]["columns"])
+        wrong += [f"{relation}.{column}: not in its yml"
+                  for _, _, columns, _ in _column_facts(relation, node["test_metadata"]["kwargs"])
+                  for column in columns.split(",") if column not in documented]
     assert not wrong, "\n".join(wrong)
 
 
 def test_every_fact_tested_before_column_facts_is_still_tested(manifest: dict) -> None:
-    """Every not_null, unique and accepted_values fact the ymls of FACTS_BASELINE_COMMIT
-    tested, one test node each, is tested now, per column or in column_facts, with the
-    same values. A fact whose model, seed or column is gone no longer applies."""
+    """Every fact the ymls of FACTS_BASELINE_COMMITS tested, each test of its own or in
+    column_facts, is tested now, with the same values. A fact whose model, seed or
+    column is gone no longer applies."""
     def git(*arguments: str) -> str:
         return subprocess.run(["git", *arguments], cwd=PROJECT_DIR, capture_output=True,
                               text=True, check=True).stdout
 
-    try:
-        paths = git("ls-tree", "-r", "--name-only", FACTS_BASELINE_COMMIT, "models", "seeds")
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip(f"no git history with {FACTS_BASELINE_COMMIT[:7]} here")
     baseline: set[Fact] = set()
-    for path in paths.split():
-        if path.endswith(".yml"):
-            document = git("show", f"{FACTS_BASELINE_COMMIT}:{path}")
-            baseline |= _facts_in_yml(yaml.safe_load(document))
-    # The commit tested 105 not_null, 34 unique and 21 accepted_values facts.
-    assert len(baseline) >= 160, len(baseline)
+    for commit in FACTS_BASELINE_COMMITS:
+        try:
+            paths = git("ls-tree", "-r", "--name-only", commit, "models", "seeds")
+        except (OSError, subprocess.CalledProcessError):
+            pytest.skip(f"no git history with {commit[:7]} here")
+        for path in paths.split():
+            if path.endswith(".yml"):
+                baseline |= _facts_in_yml(yaml.safe_load(git("show", f"{commit}:{path}")))
+    # 79d0f1d tested 105 not_null, 34 unique and 21 accepted_values facts; 4fcba79 28
+    # unique combinations and 7 months never after the as_of month besides.
+    counts = Counter(test for _, test, _, _ in baseline)
+    assert counts["unique_combination"] >= 28 and counts["not_after_as_of_month"] >= 7, counts
+    assert len(baseline) >= 195, len(baseline)
     columns = {node["name"]: set(node["columns"]) for node in manifest["nodes"].values()
                if node["resource_type"] in ("model", "seed")}
-    applying = {fact for fact in baseline if fact[2] in columns.get(fact[0], set())}
+    applying = {fact for fact in baseline
+                if set(fact[2].split(",")) <= columns.get(fact[0], set())}
     lost = applying - _facts_in_manifest(manifest)
     assert not lost, "facts no longer tested:\n" + "\n".join(map(str, sorted(lost)))
