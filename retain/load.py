@@ -331,13 +331,13 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         if _may_fail(column, source_type, typed, column_sql):
             checks.append((column, _text_expression(column_sql, source_type), typed))
     appending = _appending(con, table, appended_from)
-    recent = (appended_rows(table, appended_from, _appended_timestamp(
-        source_columns[str(table.appended_on)], typed_columns[str(table.appended_on)]))
-        if appending else None)
+    timestamp = (_appended_timestamp(source_columns[table.appended_on],
+                                     typed_columns[table.appended_on])
+                 if table.appended_on else None)
+    recent = appended_rows(table, appended_from, timestamp) if appending else None
     _check_typing(con, raw_file, checks, recent)
-    if table.appended_on:
-        _file_day_digests(con, raw_file, source_columns, _appended_timestamp(
-            source_columns[table.appended_on], typed_columns[table.appended_on]))
+    if timestamp:
+        _file_day_digests(con, raw_file, source_columns, timestamp)
     if appending:
         assert appended_from is not None
         _check_kept_rows(con, raw_file, appended_from)
@@ -360,8 +360,6 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         raise RawInputError(raw_file.path, f"cannot be loaded: {_first_line(error)}") from error
     assert loaded_rows is not None
     return int(loaded_rows[0])
-
-
 
 
 def file_digest(path: Path) -> str:
