@@ -82,17 +82,26 @@ def build_arguments(settings: Settings, plan: RunPlan) -> list[str]:
 DBT_FILE_LOG_OFF = {"DBT_LOG_LEVEL_FILE": "none"}
 
 
-def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR,
+                    in_its_folder: bool = False) -> dict[str, str]:
     """dbt's environment: the warehouse file, the DuckDB memory limit (less what dbt's
     own process holds, PROCESS_RESERVE) and spill folder every connection of the run
-    uses, and the Spark session's folder beside the file (profiles.yml reads them)."""
+    uses, and the Spark session's folder beside the file (profiles.yml reads them).
+
+    in_its_folder: for a dbt started in the file's folder (run_dbt's in_build_folder),
+    the file and its spill folder are named relative to it."""
     config = duckdb_config(warehouse.parent / "spill", PROCESS_RESERVE)
+    path, spill = str(warehouse), config["temp_directory"]
+    if in_its_folder:
+        path = warehouse.name
+        if Path(spill) == warehouse.parent / "spill":
+            spill = "spill"
     return {**DBT_FILE_LOG_OFF, **os.environ, **QUIET_ENVIRONMENT,
-            "RETAIN_DUCKDB_PATH": str(warehouse),
+            "RETAIN_DUCKDB_PATH": path,
             "RETAIN_SPARK_DIR": str(spark_dir(warehouse)),
             "DBT_PROFILES_DIR": str(project_dir),
             "RETAIN_DUCKDB_MEMORY_LIMIT": config["memory_limit"],
-            "RETAIN_DUCKDB_TEMP_DIR": config["temp_directory"]}
+            "RETAIN_DUCKDB_TEMP_DIR": spill}
 
 
 def spark_dir(build_file: Path) -> Path:
@@ -173,12 +182,18 @@ def _gist(result: dict[str, Any], status: str) -> str:
 
 def run_dbt(arguments: list[str], warehouse: Path,
             progress: Callable[[str], None] = lambda _: None,
-            project_dir: Path = PROJECT_DIR) -> DbtOutcome:
+            project_dir: Path = PROJECT_DIR, in_build_folder: bool = False) -> DbtOutcome:
     """Run one dbt command (from dbt_arguments) on warehouse.
 
     project_dir is this project unless a test builds a modified copy of it. dbt inherits
     the run locks this process holds: a dbt outliving a killed run keeps its lock until
     the kernel's signal (_DIE_WITH_PARENT) ends it.
+
+    in_build_folder (DuckDB targets): dbt starts in warehouse's folder and the profile
+    names the file relative to it. dbt's partial parse holds only while the profile it
+    renders is unchanged, and an absolute path changes it with every warehouse: the
+    first build on another warehouse (a test's, a bench tier's) re-parsed the whole
+    project (about 4 s more). Spark's session settings stay relative to the project.
     """
     target = Path(os.environ.get("DBT_TARGET_PATH") or project_dir / "target")
     args = [str(Path(sys.executable).with_name("dbt")), *arguments, "--project-dir",
@@ -186,8 +201,10 @@ def run_dbt(arguments: list[str], warehouse: Path,
             "--log-format", "json", "--log-level", "info"]
     started = time.perf_counter()
     errors: list[str] = []
-    with subprocess.Popen(_dying_with_this_process(args), cwd=project_dir,
-                          env=dbt_environment(warehouse, project_dir), stdout=subprocess.PIPE,
+    with subprocess.Popen(_dying_with_this_process(args),
+                          cwd=warehouse.parent if in_build_folder else project_dir,
+                          env=dbt_environment(warehouse, project_dir, in_build_folder),
+                          stdout=subprocess.PIPE,
                           text=True, pass_fds=held_lock_fds()) as process:
         assert process.stdout is not None
         for raw_line in process.stdout:

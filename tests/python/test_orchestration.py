@@ -80,13 +80,18 @@ def materialised(result: dg.ExecuteInProcessResult) -> set[str]:
 
 def _dbt_build_environments(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
     """The environments every `dbt build` started from now on gets, in order (retain.dbt
-    and dagster-dbt both start dbt with subprocess.Popen)."""
+    and dagster-dbt both start dbt with subprocess.Popen), with the file and spill
+    folder as dbt finds them from its working folder (`retain run` names them relative
+    to the build folder it starts dbt in)."""
     started: list[dict[str, str]] = []
 
     class Recorded(subprocess.Popen):  # type: ignore[type-arg]
         def __init__(self, args: list[str], *more: Any, **options: Any) -> None:
             if DBT in args and "build" in args:
-                started.append(dict(options["env"]))
+                environment, folder = dict(options["env"]), Path(options["cwd"])
+                for name in ("RETAIN_DUCKDB_PATH", "RETAIN_DUCKDB_TEMP_DIR"):
+                    environment[name] = str(folder / environment[name])
+                started.append(environment)
             super().__init__(args, *more, **options)
 
     monkeypatch.setattr(subprocess, "Popen", Recorded)

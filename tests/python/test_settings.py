@@ -180,3 +180,23 @@ def test_dbt_writes_its_debug_log_only_when_asked(monkeypatch: pytest.MonkeyPatc
     assert dbt_environment(tmp_path / "retain.duckdb")["DBT_LOG_LEVEL_FILE"] == "none"
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
     assert dbt_environment(tmp_path / "retain.duckdb")["DBT_LOG_LEVEL_FILE"] == "debug"
+
+
+def test_dbt_renders_the_same_profile_for_every_warehouse(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """dbt's partial parse holds only while the profile it renders (path, memory limit,
+    spill folder) is unchanged: started in the build folder, dbt gets the same values
+    for any two warehouses of one name; a spill folder set by hand stays as it is."""
+    monkeypatch.delenv("RETAIN_DUCKDB_TEMP_DIR", raising=False)
+    profile = ("RETAIN_DUCKDB_PATH", "RETAIN_DUCKDB_TEMP_DIR", "RETAIN_DUCKDB_MEMORY_LIMIT")
+    first, second = ({name: dbt_environment(folder / ".build" / "retain.duckdb",
+                                            in_its_folder=True)[name] for name in profile}
+                     for folder in (tmp_path / "a", tmp_path / "b"))
+    assert first == second
+    assert first["RETAIN_DUCKDB_PATH"] == "retain.duckdb"
+    assert first["RETAIN_DUCKDB_TEMP_DIR"] == "spill"
+    assert dbt_environment(tmp_path / "a" / "retain.duckdb")["RETAIN_DUCKDB_PATH"] == str(
+        tmp_path / "a" / "retain.duckdb")
+    monkeypatch.setenv("RETAIN_DUCKDB_TEMP_DIR", str(tmp_path / "spill_here"))
+    assert dbt_environment(tmp_path / "a" / "retain.duckdb", in_its_folder=True)[
+        "RETAIN_DUCKDB_TEMP_DIR"] == str(tmp_path / "spill_here")
