@@ -22,6 +22,7 @@ from typing import Any
 from retain.incremental import RunPlan
 from retain.publish import held_lock_fds
 from retain.settings import (
+    DBT_TARGETS,
     PROCESS_RESERVE,
     PROJECT_DIR,
     QUIET_ENVIRONMENT,
@@ -88,7 +89,7 @@ def dbt_environment(warehouse: Path, project_dir: Path = PROJECT_DIR,
     own process holds, PROCESS_RESERVE) and spill folder every connection of the run
     uses, and the Spark session's folder beside the file (profiles.yml reads them).
 
-    in_its_folder: for a dbt started in the file's folder (run_dbt's in_build_folder),
+    in_its_folder: for a dbt started in the file's folder (run_dbt on DuckDB),
     the file and its spill folder are named relative to it."""
     config = duckdb_config(warehouse.parent / "spill", PROCESS_RESERVE)
     path, spill = str(warehouse), config["temp_directory"]
@@ -180,21 +181,28 @@ def _gist(result: dict[str, Any], status: str) -> str:
     return lines[0]
 
 
+def _on_duckdb(arguments: Sequence[str]) -> bool:
+    """Whether a dbt command (from dbt_arguments) runs on the DuckDB target."""
+    return ("--target" in arguments
+            and arguments[arguments.index("--target") + 1] == DBT_TARGETS["duckdb"])
+
+
 def run_dbt(arguments: list[str], warehouse: Path,
             progress: Callable[[str], None] = lambda _: None,
-            project_dir: Path = PROJECT_DIR, in_build_folder: bool = False) -> DbtOutcome:
+            project_dir: Path = PROJECT_DIR) -> DbtOutcome:
     """Run one dbt command (from dbt_arguments) on warehouse.
 
     project_dir is this project unless a test builds a modified copy of it. dbt inherits
     the run locks this process holds: a dbt outliving a killed run keeps its lock until
     the kernel's signal (_DIE_WITH_PARENT) ends it.
 
-    in_build_folder (DuckDB targets): dbt starts in warehouse's folder and the profile
-    names the file relative to it. dbt's partial parse holds only while the profile it
-    renders is unchanged, and an absolute path changes it with every warehouse: the
-    first build on another warehouse (a test's, a bench tier's) re-parsed the whole
-    project (about 4 s more). Spark's session settings stay relative to the project.
+    On the DuckDB target dbt starts in warehouse's folder and the profile names the
+    file relative to it. dbt's partial parse holds only while the profile it renders is
+    unchanged, and an absolute path changes it with every warehouse: the first build on
+    another warehouse (a test's, a bench tier's) re-parsed the whole project (about 4 s
+    more). Spark's session settings stay relative to the project folder.
     """
+    in_build_folder = _on_duckdb(arguments)
     target = Path(os.environ.get("DBT_TARGET_PATH") or project_dir / "target")
     args = [str(Path(sys.executable).with_name("dbt")), *arguments, "--project-dir",
             str(project_dir), "--target-path", str(target),

@@ -128,8 +128,8 @@ def build_step(settings: Settings, progress: Progress = _stderr,
         stage_step(settings, plan, progress)
     except StageError as error:
         return DbtOutcome(False, failures=[str(error)], seconds=time.perf_counter() - started)
-    outcome = run_dbt(build_arguments(settings, plan), build_path(settings.warehouse),
-                      progress, in_build_folder=settings.engine == "duckdb")
+    outcome = run_dbt(build_arguments(settings, plan),
+                      build_path(settings.warehouse), progress)
     outcome.seconds = time.perf_counter() - started
     return outcome
 

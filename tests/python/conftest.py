@@ -92,8 +92,7 @@ def build_warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuildWarehouse:
                 # day, so that dbt re-parses only when a build's settings differ.
                 define_run_dates(warehouse, settings, RunPlan(incremental=False,
                                                               reason="a test's build"))
-                outcome = run_dbt(dated_by_build_file_arguments(command, settings), warehouse,
-                                  in_build_folder=True)
+                outcome = run_dbt(dated_by_build_file_arguments(command, settings), warehouse)
                 assert outcome.success, "\n".join(outcome.failures)
                 built.write_text(key)
         return warehouse
