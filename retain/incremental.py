@@ -32,9 +32,10 @@ from retain.validation.aggregates import Increment
 
 STATE_FILE = "state.json"
 # What decides the numbers besides the metric settings: the dbt project and
-# the loader's reading of the raw files.
+# the loader's reading of the raw files, and the table checks an incremental run
+# takes from the run it continues (retain.validation.aggregates.carried_over).
 FINGERPRINTED = ("dbt_project.yml", "models", "macros", "seeds", "retain/contract.py",
-                 "retain/load.py")
+                 "retain/load.py", "retain/validation/aggregates.py")
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,8 @@ def run_plan(settings: Settings) -> RunPlan:
     if state.absent_tables != sorted(absent_tables(settings.raw_dir)):
         return RunPlan(False, "the set of optional raw files present changed")
     if state.fingerprint != project_fingerprint(settings):
-        return RunPlan(False, "metric settings, models or the loader changed since the "
-                              "last run")
+        return RunPlan(False, "metric settings, models, the loader or the raw checks "
+                              "changed since the last run")
     processed = date.fromisoformat(state.processed_through)
     if settings.as_of < processed:
         return RunPlan(False, f"as-of day {settings.as_of} is before the last processed "

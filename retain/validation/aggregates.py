@@ -43,6 +43,9 @@ class TableCheck:
     min_rows: int = 0
     max_rows: int | None = 0
     counting: str = "row(s) broke it"
+    # The raw tables whose rows decide the count, and whether the as-of day does too.
+    reads: frozenset[str] = frozenset()
+    dated: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ def relation(table: str) -> str:
 def _volume(table: Table) -> TableCheck:
     return TableCheck(f"{table.name}_rows", None, "at least one row (a required table)",
                       f"select 'rows' as item, count(*) as rows from {relation(table.name)}",
-                      min_rows=1, max_rows=None, counting="rows in the table")
+                      min_rows=1, max_rows=None, counting="rows in the table",
+                      reads=frozenset({table.name}))
 
 
 def _duplicate_keys(table: Table, appended: str | None) -> TableCheck | None:
@@ -91,7 +95,7 @@ def _duplicate_keys(table: Table, appended: str | None) -> TableCheck | None:
         from {relation(table.name)}
         where {' and '.join(f'{key} is not null' for key in keys)}{loaded}
         group by {', '.join(keys)}
-        having count(*) > 1""")
+        having count(*) > 1""", reads=frozenset({table.name}))
 
 
 def _orphans(table: Table, column: Column, appended: str | None) -> TableCheck:
@@ -107,7 +111,7 @@ def _orphans(table: Table, column: Column, appended: str | None) -> TableCheck:
         where {child} is not null{loaded}
           and not exists (select 1 from {relation(parent_table)} as parent
                           where {parent} = {child})
-        group by {child}""")
+        group by {child}""", reads=frozenset({table.name, parent_table}))
 
 
 def _sums_of_lines(table: Table, rule: SumsOfLines) -> list[TableCheck]:
@@ -130,7 +134,8 @@ def _sums_of_lines(table: Table, rule: SumsOfLines) -> list[TableCheck]:
             from {relation(table.name)} as parent
             left join line_sums on line_sums.{key} = parent.{key}
             where round(coalesce(parent.{column}, 0), 2)
-               <> round(coalesce(line_sums.lines_total, 0), 2)"""))
+               <> round(coalesce(line_sums.lines_total, 0), 2)""",
+            reads=frozenset({table.name, rule.lines_table})))
     return checks
 
 
@@ -163,7 +168,7 @@ def _fx_coverage(fx: FxSettings) -> TableCheck:
         where needs.currency <> 'USD'
           and not exists (select 1 from {relation('fx_rates')} as rate
                           where {rate_currency} = needs.currency and {matching})
-        group by {group}""")
+        group by {group}""", reads=frozenset({"invoices", "fx_rates"}), dated=True)
 
 
 def last_complete_day(as_of: date | None, today: date) -> date | None:
@@ -204,7 +209,8 @@ def _quiet_days(table: Table, rule: VolumeDrop, through: date | None) -> TableCh
                || cast(usual as bigint) as item, events as rows
         from compared
         where usual >= {QUIET_DAY_MINIMUM_USUAL} and events < {QUIET_DAY_SHARE} * usual""",
-        blocking=False, counting="events on the flagged days")
+        blocking=False, counting="events on the flagged days", reads=frozenset({table.name}),
+        dated=True)
 
 
 def _monthly_drops(table: Table, rule: VolumeDrop) -> TableCheck:
@@ -232,7 +238,7 @@ def _monthly_drops(table: Table, rule: VolumeDrop) -> TableCheck:
         from compared
         where previous >= {INVOICE_DROP_MINIMUM_PREVIOUS}
           and invoices < {INVOICE_DROP_SHARE} * previous""",
-        blocking=False, counting="invoices in the flagged months")
+        blocking=False, counting="invoices in the flagged months", reads=frozenset({table.name}))
 
 
 def _table_rule_checks(table: Table, rule: SumsOfLines | FxCoverage | VolumeDrop,
@@ -266,3 +272,15 @@ def table_checks(table: Table, absent_tables: frozenset[str], fx: FxSettings,
     for rule in table.table_rules:
         checks += _table_rule_checks(table, rule, fx)
     return checks
+
+
+def carried_over(check: TableCheck, increment: Increment | None) -> bool:
+    """Whether an incremental run takes check's result from the run it continues instead
+    of computing it again: a blocking check that must find nothing (it found nothing
+    then, or that run would not have published), whose every table holds the rows that
+    run validated (files unchanged: Increment.unchanged) and that does not read the
+    as-of day. The same SQL on the same rows finds the same nothing (the run plan's
+    fingerprint covers this module: changed checks make the next run a full one)."""
+    return (increment is not None and check.blocking and check.max_rows == 0
+            and not check.dated and bool(check.reads)
+            and check.reads <= increment.unchanged)

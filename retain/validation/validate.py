@@ -25,7 +25,14 @@ import duckdb
 import pandas as pd
 
 from retain.contract import TABLES, Table, appended_rows
-from retain.validation.aggregates import FxSettings, Increment, TableCheck, relation, table_checks
+from retain.validation.aggregates import (
+    FxSettings,
+    Increment,
+    TableCheck,
+    carried_over,
+    relation,
+    table_checks,
+)
 from retain.validation.frames import SAMPLE_SIZE, check_frame, row_chunks, suspect_rows
 from retain.validation.rules import row_checks
 
@@ -220,6 +227,7 @@ class _TableScan:
     checks: list[TableCheck]
     frame: pd.DataFrame
     samples: dict[str, list[str]]
+    carried: list[TableCheck]  # passed in the run continued, on the same rows
 
     @property
     def clean(self) -> bool:
@@ -235,13 +243,17 @@ class _TableScan:
 def _scan_table(con: duckdb.DuckDBPyConnection, table: Table, absent: frozenset[str],
                 fx: FxSettings, increment: Increment | None) -> _TableScan:
     # An incremental run checks only the rows it loaded (rows of earlier runs
-    # passed then); a table whose file did not change gets no row checks.
+    # passed then); a table whose file did not change gets no row checks, and the
+    # table checks of unchanged tables only that found nothing are not run again.
     unchanged = increment is not None and table.name in increment.unchanged
     appended = appended_rows(table, increment.appended_from if increment else None)
     rows, suspects = (0, 0) if unchanged else _counts(con, table, appended)
-    checks = table_checks(table, absent, fx, increment)
+    every_check = table_checks(table, absent, fx, increment)
+    carried = [check for check in every_check if carried_over(check, increment)]
+    checks = [check for check in every_check if check not in carried]
     frame, samples = check_frame(con, checks)
-    return _TableScan(table, unchanged, rows, suspects, appended, checks, frame, samples)
+    return _TableScan(table, unchanged, rows, suspects, appended, checks, frame, samples,
+                      carried)
 
 
 def _validate_table(context: Any, con: duckdb.DuckDBPyConnection, scan: _TableScan,
@@ -325,8 +337,10 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
                 continue
             table_started = time.perf_counter()
             scans.append(scan := _scan_table(con, table, absent, fx, increment))
-            progress(f"checked   {table.name:<20} {scan.rows:>12,}{_scope(table, increment)}, "
-                     f", {scan.suspects:,} may break a row rule, "
+            carried = (f", {len(scan.carried)} table check(s) carried over (tables unchanged)"
+                       if scan.carried else "")
+            progress(f"checked   {table.name:<20} {scan.rows:>12,}{_scope(table, increment)}"
+                     f"{carried}, {scan.suspects:,} may break a row rule, "
                      f"{'every rule passed' if scan.clean else 'for GX to decide'} "
                      f"in {time.perf_counter() - table_started:.1f}s")
         if not all(scan.clean for scan in scans):
@@ -343,7 +357,8 @@ def validate_raw(warehouse: Path, report_dir: Path, *,
                               {scan.table.name: scan.rows for scan in scans},
                               data_docs=context is not None)
     _write_report(context, result, gx_results,
-                  None if context is not None else _passed_in_duckdb(scans))
+                  None if context is not None else _passed_in_duckdb(scans),
+                  _carried_over(scans))
     result.seconds = time.perf_counter() - started
     return result
 
@@ -354,8 +369,16 @@ def _scope(table: Table, increment: Increment | None) -> str:
     return " new rows" if increment and table.appended_on else " rows"
 
 
+def _carried_over(scans: list[_TableScan]) -> dict[str, list[dict[str, str | None]]]:
+    """Per table, the table checks an incremental run took from the run it continues."""
+    return {scan.table.name: [{"column": check.column, "rule": check.rule}
+                              for check in scan.carried]
+            for scan in scans if scan.carried}
+
+
 def _write_report(context: Any, result: ValidationResult, gx_results: list[dict[str, Any]],
-                  passed_in_duckdb: dict[str, Any] | None) -> None:
+                  passed_in_duckdb: dict[str, Any] | None,
+                  carried_over: dict[str, list[dict[str, str | None]]]) -> None:
     """validation.json (ours, and GX's full results when GX ran) and a fresh Data Docs
     site when GX ran (a stale one would show another run)."""
     result.report_dir.mkdir(parents=True, exist_ok=True)
@@ -367,6 +390,8 @@ def _write_report(context: Any, result: ValidationResult, gx_results: list[dict[
         "blocking_failures": [asdict(failure) for failure in result.blocking_failures],
         "warnings": [asdict(failure) for failure in result.warnings],
         "rows": result.rows,
+        # Passed in the run this one continues, on the same rows: not run again.
+        "carried_over_from_the_last_run": carried_over,
         **({"gx_validation_results": gx_results} if passed_in_duckdb is None else
            {"passed_without_great_expectations": passed_in_duckdb}),
     }, indent=1, default=str))

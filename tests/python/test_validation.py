@@ -21,6 +21,7 @@ from retain.load import absent_tables, load_raw
 from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.settings import Settings
 from retain.sql import sql_literal
+from retain.validation.aggregates import FxSettings, Increment, carried_over, table_checks
 from retain.validation.frames import row_chunks, suspect_rows
 from retain.validation.rules import column_checks, rule_check
 from retain.validation.suites import row_suite
@@ -351,6 +352,49 @@ def test_absent_optional_tables_are_not_checked(tmp_path: Path) -> None:
 
     assert result.failures == []
     assert "users" not in result.rows
+
+
+def test_carried_over_are_the_checks_that_found_nothing_on_unchanged_tables() -> None:
+    """An incremental run takes from the run it continues only the blocking table checks
+    that must find nothing and read unchanged tables only, never the as-of day."""
+    by_table = {table.name: table for table in TABLES}
+    fx = FxSettings(as_of=date(2024, 3, 31))
+    increment = Increment(datetime(2024, 3, 28), frozenset(
+        {"customers", "subscriptions", "invoices", "fx_rates"}))
+    carried = {check.name for check in table_checks(by_table["invoices"], frozenset(), fx,
+                                                    increment)
+               if carried_over(check, increment)}
+    # Not: the row count (a count, not nothing), the sums of lines (the lines
+    # changed), fx coverage (the as-of day), the monthly volume warning.
+    assert carried == {"duplicate_invoice_id", "orphan_customer_id", "orphan_subscription_id"}
+    assert not any(carried_over(check, None)
+                   for check in table_checks(by_table["invoices"], frozenset(), fx))
+    assert not any(carried_over(check, increment) for check in table_checks(
+        by_table["usage_events"], frozenset(), fx, increment))
+
+
+def test_an_incremental_validation_recomputes_the_checks_of_changed_tables(
+        tmp_path: Path) -> None:
+    """An invoice line added to an invoice whose file did not change: its sums check is
+    computed again and blocks; the invoices' own key and parent checks are carried over
+    and said so in validation.json."""
+    raw = _raw_copy(tmp_path)
+    append("invoice_line_items", "li_99,inv_1,sub_1,basic_monthly_usd,subscription,"
+                                 "2024-01-05,2024-02-05,1,10.00,0,0,false")(raw)
+    warehouse = tmp_path / "loaded" / "retain.duckdb"
+    load_raw(raw, warehouse)
+    unchanged = frozenset(table.name for table in TABLES
+                          if table.name not in {"invoice_line_items", "usage_events"})
+    result = validate_raw(warehouse, tmp_path / "gx", absent=absent_tables(raw),
+                          increment=Increment(datetime(2024, 3, 28), unchanged))
+
+    assert {(failure.table, failure.column) for failure in result.blocking_failures} == {
+        ("invoices", "subtotal")}
+    report = json.loads((tmp_path / "gx" / "validation.json").read_text())
+    carried = report["carried_over_from_the_last_run"]
+    assert {rule["column"] for rule in carried["invoices"]} == {
+        "invoice_id", "customer_id", "subscription_id"}
+    assert "invoice_line_items" not in carried and "usage_events" not in carried
 
 
 def test_rows_are_validated_in_chunks_with_counts_summed(tmp_path: Path) -> None:
