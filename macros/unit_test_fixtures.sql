@@ -32,7 +32,7 @@
     {%- for name, data_type in types.items() -%}
         {%- do defaults.update({name: safe_cast('null', data_type) | trim}) -%}
     {%- endfor -%}
-    {{ return(values_relation(rows, types, quoted, defaults)) }}
+    {{ return(values_relation(rows, types.keys() | list, types, quoted, defaults)) }}
 {% endmacro %}
 
 {% macro get_expected_sql(rows, column_name_to_data_types, column_name_to_quoted) %}
@@ -49,31 +49,33 @@
     {%- if (rows | length) == 0 -%}
         {{ return(dbt.get_expected_sql(rows, column_name_to_data_types, column_name_to_quoted)) }}
     {%- endif -%}
-    {%- set types = {} -%}
+    {%- set names = [] -%}
     {%- for name in rows[0].keys() -%}
-        {%- do types.update({name | lower: column_name_to_data_types[name | lower]}) -%}
+        {%- do names.append(name | lower) -%}
     {%- endfor -%}
-    {{ return(values_relation(rows, types, column_name_to_quoted, {})) }}
+    {{ return(values_relation(rows, names, column_name_to_data_types, column_name_to_quoted,
+                              {})) }}
 {% endmacro %}
 
 {#- One select from a VALUES list: a row per fixture row, a column per name of
-    `types` (in its order), each value formatted and cast by dbt's format_row, or
+    `names` (in its order), each value formatted and cast by dbt's format_row against
+    every column of `types` (so that an unknown column is dbt's own clear error), or
     defaults[name] where the row has none. -#}
-{% macro values_relation(rows, types, quoted, defaults) %}
+{% macro values_relation(rows, names, types, quoted, defaults) %}
     {%- set value_rows = [] -%}
     {%- for row in rows -%}
         {%- set formatted = format_row(row, types) -%}
         {%- set values = [] -%}
-        {%- for name in types -%}
+        {%- for name in names -%}
             {%- do values.append(formatted[name] if name in formatted else defaults.get(name, 'null')) -%}
         {%- endfor -%}
         {%- do value_rows.append('(' ~ (values | join(', ')) ~ ')') -%}
     {%- endfor -%}
-    {%- set names = [] -%}
-    {%- for name in types -%}
-        {%- do names.append(quoted[name]) -%}
+    {%- set quoted_names = [] -%}
+    {%- for name in names -%}
+        {%- do quoted_names.append(quoted[name]) -%}
     {%- endfor -%}
     select * from values
     {{ value_rows | join(',\n    ') }}
-    as fixture_rows ({{ names | join(', ') }})
+    as fixture_rows ({{ quoted_names | join(', ') }})
 {%- endmacro %}
