@@ -10,6 +10,24 @@
     {%- if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
 {%- endmacro %}
 
+{#- DuckDB's ordered string_agg sorts every group on its own: with one value in
+    most groups (a customer's plans of a product in a month) that was 1.0 s of
+    a 1.3 s group by of 870k rows. Listing the group's values and sorting the
+    list gives the same string (array_to_string skips NULLs, as string_agg does;
+    a group without values stays NULL) in half the time. Other orders than by
+    the measure itself take dbt-duckdb's string_agg. -#}
+{% macro duckdb__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- set value = measure | replace('distinct ', '', 1) if measure.startswith('distinct ') else measure -%}
+    {%- if limit_num or order_by_clause != 'order by ' ~ value -%}
+        {{ dbt_duckdb.duckdb__listagg(measure, delimiter_text, order_by_clause, limit_num) }}
+    {%- else -%}
+        case
+            when count({{ value }}) > 0
+                then array_to_string(list_sort(list({{ measure }})), {{ delimiter_text }})
+        end
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A value (a path, a setting) as a SQL string literal on any target. dbt's
     escape_single_quotes doubles each quote by default; dbt-spark 1.11's puts a
     backslash before it and leaves backslashes alone, which Spark's parser reads
