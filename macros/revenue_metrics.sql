@@ -3,13 +3,16 @@
     MRR: the one place the MRR bridge (movement -> column) and every ratio are
     written. Without customer_groups the group is the whole company (dimension
     and dimension_value 'all', metrics_revenue_monthly); with it, a relation of
-    (customer_id, dimension, dimension_value) whose dimensions are `dimensions`:
-    every row counts once per dimension, in the value of its customer, or in
+    (customer_id, dimension, dimension_value), at most one row per customer and
+    dimension, whose dimensions are `dimensions`: every row counts once per dimension, in the value of its customer, or in
     `unknown` when the relation has none (metrics_revenue_by_segment_monthly).
     Every month from the first with any mrr > 0 to the as_of month has a row for
     every group that ever pays, in the CTE `revenue_metrics`; a model puts these
     CTEs after its `with` and selects the rows and columns it publishes. -#}
 {% macro monthly_revenue_ctes(customer_groups=none, dimensions=none) -%}
+{%- set group_dimensions = dimensions if customer_groups else ['all'] %}
+{%- set value_column_list = _value_columns(group_dimensions) %}
+{%- set value_columns = value_column_list | join(', ') %}
 months as (
     select * from {{ ref('int_calendar_months') }}
 ),
@@ -32,24 +35,127 @@ groups_of_customers as (
     select * from {{ customer_groups }}
 ),
 
-dimensions as (
-    {%- for dimension in dimensions %}
-    select '{{ dimension }}' as dimension{% if not loop.last %} union all{% endif %}
-    {%- endfor %}
+-- A customer's value in every dimension on one row: each row below is put in
+-- its group once, summed per combination of values, and only these sums are
+-- summed per dimension (sums and counts add up), instead of every row joined
+-- and grouped once per dimension.
+customer_values as (
+    select
+        customer_id,
+        {%- for dimension in dimensions %}
+        max(case when dimension = '{{ dimension }}' then dimension_value end) as value_in_{{ dimension }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from groups_of_customers
+    group by customer_id
 ),
 {%- endif %}
 
-grouped_customer_mrr as (
-    {{ _rows_in_groups('customer_mrr', ['month', 'mrr'], customer_groups) }}
+valued_customer_mrr as (
+    {{ _rows_with_values('customer_mrr', ['month', 'mrr'], customer_groups, group_dimensions) }}
 ),
 
-grouped_mrr_movements as (
-    {{ _rows_in_groups('mrr_movements', ['month', 'mrr', 'previous_mrr', 'mrr_change', 'movement'],
-        customer_groups) }}
+valued_mrr_movements as (
+    {{ _rows_with_values('mrr_movements', ['month', 'mrr', 'previous_mrr', 'mrr_change', 'movement'],
+        customer_groups, group_dimensions) }}
 ),
 
-grouped_product_movements as (
-    {{ _rows_in_groups('product_movements', ['month', 'movement'], customer_groups) }}
+valued_product_movements as (
+    {{ _rows_with_values('product_movements', ['month', 'movement'], customer_groups, group_dimensions) }}
+),
+
+paying_combinations as (
+    select
+        {{ value_columns }},
+        month,
+        sum(mrr) as total_mrr,
+        count(*) as paying_customers
+    from valued_customer_mrr
+    group by {{ value_columns }}, month
+),
+
+movement_combinations as (
+    -- P = customers paying in M-1 = the rows with previous_mrr > 0.
+    select
+        {{ value_columns }},
+        month,
+        {%- for movement in ['new', 'reactivation', 'expansion', 'contraction', 'unchanged'] %}
+        sum(case when movement = '{{ movement }}' then mrr_change else 0 end) as {{ movement }}_mrr,
+        {%- endfor %}
+        sum(case when movement = 'churn' then mrr_change else 0 end) as churned_mrr,
+        sum(case when movement = 'new' then 1 else 0 end) as new_customers,
+        sum(case when movement = 'reactivation' then 1 else 0 end) as reactivated_customers,
+        sum(case when movement = 'churn' then 1 else 0 end) as churned_customers,
+        sum(case when previous_mrr > 0 then mrr else 0 end) as retained_base_mrr,
+        sum(case when previous_mrr > 0 then least(mrr, previous_mrr) else 0 end) as gross_retained_base_mrr
+    from valued_mrr_movements
+    group by {{ value_columns }}, month
+),
+
+twelve_month_combinations as (
+    -- Q = customers paying in M-12, followed to M (0 when no longer paying).
+    select
+        {%- for column in value_column_list %}
+        base_months.{{ column }},
+        {%- endfor %}
+        cast({{ dbt.dateadd('month', 12, 'base_months.month') }} as date) as month,
+        sum(base_months.mrr) as base_mrr_12m,
+        sum(coalesce(later_months.mrr, 0)) as retained_mrr_12m,
+        sum(least(coalesce(later_months.mrr, 0), base_months.mrr)) as gross_retained_mrr_12m
+    from valued_customer_mrr as base_months
+    left join customer_mrr as later_months
+        on
+            base_months.customer_id = later_months.customer_id
+            and later_months.month = cast({{ dbt.dateadd('month', 12, 'base_months.month') }} as date)
+    group by
+        {%- for column in value_column_list %}
+        base_months.{{ column }},
+        {%- endfor %}
+        base_months.month
+),
+
+-- A customer once per month and kind of product movement, so that the counts
+-- below need no DISTINCT aggregate: DuckDB cannot spill one to disk, and at
+-- 1,000,000 customers in three dimensions it ran out of memory.
+product_movement_customer_rows as (
+    select distinct
+        {{ value_columns }},
+        month,
+        customer_id,
+        movement
+    from valued_product_movements
+    where movement in ('upsell', 'cross_sell')
+),
+
+product_movement_combinations as (
+    select
+        {{ value_columns }},
+        month,
+        sum(case when movement = 'upsell' then 1 else 0 end) as upsell_customers,
+        sum(case when movement = 'cross_sell' then 1 else 0 end) as cross_sell_customers
+    from product_movement_customer_rows
+    group by {{ value_columns }}, month
+),
+
+paying_totals as (
+    {{ _summed_per_dimension('paying_combinations', ['total_mrr', 'paying_customers'], group_dimensions) }}
+),
+
+movement_totals as (
+    {{ _summed_per_dimension('movement_combinations', [
+        'new_mrr', 'reactivation_mrr', 'expansion_mrr', 'contraction_mrr', 'unchanged_mrr',
+        'churned_mrr', 'new_customers', 'reactivated_customers', 'churned_customers',
+        'retained_base_mrr', 'gross_retained_base_mrr'], group_dimensions) }}
+),
+
+twelve_month_retention as (
+    {{ _summed_per_dimension('twelve_month_combinations',
+        ['base_mrr_12m', 'retained_mrr_12m', 'gross_retained_mrr_12m'], group_dimensions) }}
+),
+
+product_movement_customers as (
+    {{ _summed_per_dimension('product_movement_combinations',
+        ['upsell_customers', 'cross_sell_customers'], group_dimensions) }}
 ),
 
 reported_months as (
@@ -71,83 +177,10 @@ reported_months as (
         select distinct
             dimension,
             dimension_value
-        from grouped_customer_mrr
+        from paying_totals
     ) as paying_groups
     {%- endif %}
     where months.month_start >= (select min(customer_mrr.month) from customer_mrr)
-),
-
-paying_totals as (
-    select
-        dimension,
-        dimension_value,
-        month,
-        sum(mrr) as total_mrr,
-        count(*) as paying_customers
-    from grouped_customer_mrr
-    group by dimension, dimension_value, month
-),
-
-movement_totals as (
-    -- P = customers paying in M-1 = the rows with previous_mrr > 0.
-    select
-        dimension,
-        dimension_value,
-        month,
-        {%- for movement in ['new', 'reactivation', 'expansion', 'contraction', 'unchanged'] %}
-        sum(case when movement = '{{ movement }}' then mrr_change else 0 end) as {{ movement }}_mrr,
-        {%- endfor %}
-        sum(case when movement = 'churn' then mrr_change else 0 end) as churned_mrr,
-        sum(case when movement = 'new' then 1 else 0 end) as new_customers,
-        sum(case when movement = 'reactivation' then 1 else 0 end) as reactivated_customers,
-        sum(case when movement = 'churn' then 1 else 0 end) as churned_customers,
-        sum(case when previous_mrr > 0 then mrr else 0 end) as retained_base_mrr,
-        sum(case when previous_mrr > 0 then least(mrr, previous_mrr) else 0 end) as gross_retained_base_mrr
-    from grouped_mrr_movements
-    group by dimension, dimension_value, month
-),
-
-twelve_month_retention as (
-    -- Q = customers paying in M-12, followed to M (0 when no longer paying).
-    select
-        base_months.dimension,
-        base_months.dimension_value,
-        cast({{ dbt.dateadd('month', 12, 'base_months.month') }} as date) as month,
-        sum(base_months.mrr) as base_mrr_12m,
-        sum(coalesce(later_months.mrr, 0)) as retained_mrr_12m,
-        sum(least(coalesce(later_months.mrr, 0), base_months.mrr)) as gross_retained_mrr_12m
-    from grouped_customer_mrr as base_months
-    left join grouped_customer_mrr as later_months
-        on
-            base_months.customer_id = later_months.customer_id
-            and base_months.dimension = later_months.dimension
-            and later_months.month = cast({{ dbt.dateadd('month', 12, 'base_months.month') }} as date)
-    group by base_months.dimension, base_months.dimension_value, base_months.month
-),
-
--- A customer once per group, month and kind of product movement, so that the
--- counts below need no DISTINCT aggregate: DuckDB cannot spill one to disk,
--- and at 1,000,000 customers in three dimensions it ran out of memory.
-product_movement_customer_rows as (
-    select distinct
-        dimension,
-        dimension_value,
-        month,
-        customer_id,
-        movement
-    from grouped_product_movements
-    where movement in ('upsell', 'cross_sell')
-),
-
-product_movement_customers as (
-    select
-        dimension,
-        dimension_value,
-        month,
-        sum(case when movement = 'upsell' then 1 else 0 end) as upsell_customers,
-        sum(case when movement = 'cross_sell' then 1 else 0 end) as cross_sell_customers
-    from product_movement_customer_rows
-    group by dimension, dimension_value, month
 ),
 
 monthly_bridge as (
@@ -245,29 +278,57 @@ revenue_metrics as (
 {%- endmacro %}
 
 
-{#- The rows of a customer-level relation (customer_id and columns) once per
-    dimension of the `dimensions` CTE, with the customer's value in it. -#}
-{% macro _rows_in_groups(relation, columns, customer_groups) -%}
+{#- The columns holding a customer's value in each of `dimensions`. -#}
+{% macro _value_columns(dimensions) -%}
+    {%- set columns = [] %}
+    {%- for dimension in dimensions %}
+        {%- do columns.append('value_in_' ~ dimension) %}
+    {%- endfor %}
+    {{- return(columns) }}
+{%- endmacro %}
+
+
+{#- The rows of a customer-level relation (customer_id and columns) with the
+    customer's value in each dimension (`unknown` when customer_values has
+    none), or `all` for the company. -#}
+{% macro _rows_with_values(relation, columns, customer_groups, dimensions) -%}
     select
+        {%- for dimension in dimensions %}
         {%- if customer_groups %}
-        dimensions.dimension,
-        coalesce(groups_of_customers.dimension_value, 'unknown') as dimension_value,
+        coalesce(customer_values.value_in_{{ dimension }}, 'unknown') as value_in_{{ dimension }},
         {%- else %}
-        'all' as dimension,
-        'all' as dimension_value,
+        'all' as value_in_{{ dimension }},
         {%- endif %}
+        {%- endfor %}
         {{ relation }}.customer_id,
         {%- for column in columns %}
         {{ relation }}.{{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ relation }}
     {%- if customer_groups %}
-    cross join dimensions
-    left join groups_of_customers
-        on
-            {{ relation }}.customer_id = groups_of_customers.customer_id
-            and dimensions.dimension = groups_of_customers.dimension
+    left join customer_values
+        on {{ relation }}.customer_id = customer_values.customer_id
     {%- endif %}
+{%- endmacro %}
+
+
+{#- The sums of `columns` of a relation per combination of dimension values
+    and month, summed again per dimension, value and month. -#}
+{% macro _summed_per_dimension(relation, columns, dimensions) -%}
+    {%- for dimension in dimensions %}
+    select
+        '{{ dimension }}' as dimension,
+        value_in_{{ dimension }} as dimension_value,
+        month,
+        {%- for column in columns %}
+        sum({{ column }}) as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ relation }}
+    group by value_in_{{ dimension }}, month
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 {%- endmacro %}
 
 
