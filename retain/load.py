@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,6 +115,39 @@ def _reader_sql(raw_file: RawFile) -> str:
     return f"read_parquet({path})"
 
 
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                            "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"})
+
+
+def _decimal_scale(type_name: str) -> int | None:
+    found = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", type_name.strip().upper())
+    return int(found.group(2)) if found else None
+
+
+def _casts_exactly(column: Column, source_type: str) -> bool:
+    """Whether a typed number (Parquet) becomes the column's type by a cast that keeps its
+    value exactly or fails (out of range): an integer into any number column, a decimal
+    into a decimal column of at least its scale. Such a column is typed and checked
+    without its text: formatting every amount as text and matching a pattern took most
+    of the load of the invoice tables."""
+    source = source_type.strip().upper()
+    if column.type == "integer":
+        return source in _INTEGER_TYPES
+    if column.type not in ("decimal", "rate"):
+        return False
+    scale, target_scale = _decimal_scale(source), _decimal_scale(DUCKDB_TYPES[column.type])
+    return source in _INTEGER_TYPES or (scale is not None and target_scale is not None
+                                        and scale <= target_scale)
+
+
+def _checked_value(column: Column, column_sql: str, source_type: str) -> str:
+    """What the typing check finds present (not NULL) and samples: the typed number
+    itself where it casts exactly, else the value's trimmed text."""
+    if _casts_exactly(column, source_type):
+        return column_sql
+    return _text_expression(column_sql, source_type)
+
+
 def _text_expression(column_sql: str, source_type: str) -> str:
     """The trimmed text of a value, NULL when empty."""
     text = column_sql if source_type == "VARCHAR" else f"cast({column_sql} as varchar)"
@@ -135,6 +169,8 @@ def _typed_expression(column: Column, column_sql: str, source_type: str) -> str:
         column.type == "date" and source_type == "DATE"
     ) or (column.type == "timestamp" and source_type.startswith("TIMESTAMP")):
         return column_sql
+    if _casts_exactly(column, source_type):
+        return f"try_cast({column_sql} as {target})"
     text = _text_expression(column_sql, source_type)
     if column.type == "boolean":
         return f"case lower({text}) when 'true' then true when 'false' then false end"
@@ -191,10 +227,10 @@ def _check_typing(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
     if not checks:
         return
     selects = []
-    for _, text_sql, typed_sql in checks:
-        bad = f"{text_sql} is not null and {typed_sql} is null"
+    for _, value_sql, typed_sql in checks:
+        bad = f"{value_sql} is not null and {typed_sql} is null"
         selects.append(f"count(*) filter (where {bad})")
-        selects.append(f"min({text_sql}) filter (where {bad})")
+        selects.append(f"min({value_sql}) filter (where {bad})")
     try:
         row = con.execute(f"select {', '.join(selects)} from {_reader_sql(raw_file)}"
                           + (f" where {where}" if where else "")).fetchone()
@@ -205,7 +241,7 @@ def _check_typing(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         bad_rows, sample = row[2 * index], row[2 * index + 1]
         if bad_rows:
             raise RawInputError(raw_file.path, f"{bad_rows} value(s) are not a valid "
-                                f"{column.type}", column=column.name, sample=sample)
+                                f"{column.type}", column=column.name, sample=str(sample))
 
 
 def _empty_table_sql(table: Table) -> str:
@@ -329,7 +365,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, raw_file: RawFile,
         loaded = f"coalesce({typed}, 0)" if column.empty_means_zero else typed
         selects.append(f"{loaded} as {sql_identifier(column.name)}")
         if _may_fail(column, source_type, typed, column_sql):
-            checks.append((column, _text_expression(column_sql, source_type), typed))
+            checks.append((column, _checked_value(column, column_sql, source_type), typed))
     appending = _appending(con, table, appended_from)
     timestamp = (_appended_timestamp(source_columns[table.appended_on],
                                      typed_columns[table.appended_on])

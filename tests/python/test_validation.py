@@ -122,6 +122,20 @@ def to_parquet(table: str, keep_csv: bool = False, truncate: bool = False) -> Mu
     return mutate
 
 
+def to_typed_parquet(table: str, types: dict[str, str], old: str, new: str) -> Mutation:
+    """The table as Parquet with typed columns (`types`: column -> SQL type), after
+    replacing old by new in its CSV text."""
+    def mutate(raw: Path) -> None:
+        replace(table, old, new)(raw)
+        csv_path, parquet_path = raw / f"{table}.csv", raw / f"{table}.parquet"
+        casts = ", ".join(f"cast(nullif(trim({column}), '') as {sql_type}) as {column}"
+                          for column, sql_type in types.items())
+        duckdb.sql(f"copy (select * replace ({casts}) from read_csv({sql_literal(csv_path)}, "
+                   f"all_varchar = true)) to {sql_literal(parquet_path)} (format parquet)")
+        csv_path.unlink()
+    return mutate
+
+
 HEADER = "customer_id,customer_name,created_at,country,segment,acquisition_channel\n"
 
 CATALOGUE: list[tuple[str, Mutation, LoadError | Expectation]] = [
@@ -164,6 +178,11 @@ CATALOGUE: list[tuple[str, Mutation, LoadError | Expectation]] = [
     ("wrong number format", replace("invoices", "18.00,0,3.42,21.42", '"18,00",0,3.42,21.42'),
      LoadError("invoices.csv, column 'subtotal': 1 value(s) are not a valid decimal "
                "(sample bad value: '18,00')")),
+    ("typed Parquet amount beyond the contract's decimal",
+     to_typed_parquet("invoices", {"subtotal": "decimal(18,2)"},
+                      "18.00,0,3.42,21.42", "12345678901234.00,0,3.42,21.42"),
+     LoadError("invoices.parquet, column 'subtotal': 1 value(s) are not a valid decimal "
+               "(sample bad value: '12345678901234.00')")),
     ("empty file", write_bytes("customers.csv", lambda _: b""),
      LoadError("customers.csv: file is empty")),
     ("both CSV and Parquet for one table", to_parquet("users", keep_csv=True),
