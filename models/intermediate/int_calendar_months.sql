@@ -30,6 +30,16 @@ usage_events as (
     select occurred_at from {{ ref('stg_usage_events') }}
 ),
 
+-- By an ordered limit, not min(), as int_calendar_days: most blocks of events
+-- are skipped unread.
+earliest_usage_event as (
+    select occurred_at
+    from usage_events
+    where occurred_at is not null
+    order by occurred_at
+    limit 1
+),
+
 earliest_dates as (
     select min(cast(created_at as date)) as earliest_date from customers
     union all
@@ -43,7 +53,7 @@ earliest_dates as (
     union all
     select min(cast(responded_at as date)) from nps_responses
     union all
-    select min(cast(occurred_at as date)) from usage_events
+    select min(cast(occurred_at as date)) from earliest_usage_event
 ),
 
 first_month as (
