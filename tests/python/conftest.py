@@ -22,6 +22,7 @@ from retain.engines.duckdb import define_run_dates
 from retain.incremental import RunPlan
 from retain.load import load_raw
 from retain.settings import Settings, quiet_telemetry
+from retain.sql import sql_literal
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -119,6 +120,19 @@ LONGEST_MODULES_FIRST = ("test_spark", "test_orchestration", "test_incremental",
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: position for position, name in enumerate(LONGEST_MODULES_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
+
+
+def csv_as_parquet(raw: Path, table: str, types: dict[str, str] | None = None) -> Path:
+    """raw/<table>.parquet written from raw/<table>.csv, as text or, for the columns of
+    `types` (column -> SQL type), typed (trimmed, empty as NULL); the Parquet path."""
+    csv_path, parquet_path = raw / f"{table}.csv", raw / f"{table}.parquet"
+    casts = ", ".join(f"cast(nullif(trim({column}), '') as {sql_type}) as {column}"
+                      for column, sql_type in (types or {}).items())
+    replaced = f" replace ({casts})" if casts else ""
+    with duckdb.connect() as con:
+        con.execute(f"copy (select *{replaced} from read_csv({sql_literal(csv_path)}, "
+                    f"all_varchar = true)) to {sql_literal(parquet_path)} (format parquet)")
+    return parquet_path
 
 
 def free_ports(count: int) -> list[int]:

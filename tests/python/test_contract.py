@@ -16,7 +16,7 @@ from retain.contract import TABLES, Table
 from retain.load import APPENDED_DAYS, RawInputError, load_raw
 from retain.settings import PROJECT_DIR
 from retain.sources import SOURCES_FILE, sources_yaml
-from tests.python.conftest import FIXTURES
+from tests.python.conftest import FIXTURES, csv_as_parquet
 
 STAGING = PROJECT_DIR / "models" / "staging"
 POINT_IN_TIME = re.compile(r"point_in_time\(\s*'(?P<table>\w+)',\s*(?P<columns>\[[^\]]*\])", re.S)
@@ -148,15 +148,9 @@ def test_typed_parquet_numbers_load_as_their_text_does(tmp_path: Path) -> None:
     as_text, typed = tmp_path / "as_text", tmp_path / "typed"
     shutil.copytree(FIXTURES / "valid_small", as_text)
     shutil.copytree(FIXTURES / "valid_small", typed)
-    with duckdb.connect() as con:
-        for table, columns in typed_columns.items():
-            csv = typed / f"{table}.csv"
-            casts = ", ".join(f"cast(nullif(trim({column}), '') as {sql_type}) as {column}"
-                              for column, sql_type in columns.items())
-            con.execute(f"copy (select * replace ({casts}) from read_csv('{csv}', "
-                        f"all_varchar = true)) to '{typed / (table + '.parquet')}' "
-                        "(format parquet)")
-            csv.unlink()
+    for table, columns in typed_columns.items():
+        csv_as_parquet(typed, table, columns)
+        (typed / f"{table}.csv").unlink()
     load_raw(as_text, tmp_path / "as_text.duckdb")
     load_raw(typed, tmp_path / "typed.duckdb")
     for table in typed_columns:

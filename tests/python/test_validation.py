@@ -20,13 +20,12 @@ from retain.contract import CURRENCY_CODE, TABLES, Column, RowRule, Table
 from retain.load import absent_tables, load_raw
 from retain.pipeline import ExitCode, RunReport, run_pipeline
 from retain.settings import Settings
-from retain.sql import sql_literal
 from retain.validation.aggregates import FxSettings, Increment, carried_over, table_checks
 from retain.validation.frames import row_chunks, suspect_rows
 from retain.validation.rules import column_checks, rule_check
 from retain.validation.suites import row_suite
 from retain.validation.validate import ValidationResult, _checkpoint, _gx_context, validate_raw
-from tests.python.conftest import FIXTURES
+from tests.python.conftest import FIXTURES, csv_as_parquet
 
 VALID_SMALL = FIXTURES / "valid_small"
 AS_OF = date(2024, 3, 31)
@@ -110,13 +109,12 @@ def write_bytes(name: str, content: Callable[[bytes], bytes]) -> Mutation:
     return mutate
 
 
-def to_parquet(table: str, keep_csv: bool = False, truncate: bool = False) -> Mutation:
+def to_parquet(table: str, keep_csv: bool = False, truncate: bool = False,
+               types: dict[str, str] | None = None) -> Mutation:
     def mutate(raw: Path) -> None:
-        csv_path, parquet_path = raw / f"{table}.csv", raw / f"{table}.parquet"
-        duckdb.sql(f"copy (select * from read_csv({sql_literal(csv_path)}, all_varchar = true)) "
-                   f"to {sql_literal(parquet_path)} (format parquet)")
+        parquet_path = csv_as_parquet(raw, table, types)
         if not keep_csv:
-            csv_path.unlink()
+            (raw / f"{table}.csv").unlink()
         if truncate:
             parquet_path.write_bytes(parquet_path.read_bytes()[:-100])
     return mutate
@@ -127,12 +125,7 @@ def to_typed_parquet(table: str, types: dict[str, str], old: str, new: str) -> M
     replacing old by new in its CSV text."""
     def mutate(raw: Path) -> None:
         replace(table, old, new)(raw)
-        csv_path, parquet_path = raw / f"{table}.csv", raw / f"{table}.parquet"
-        casts = ", ".join(f"cast(nullif(trim({column}), '') as {sql_type}) as {column}"
-                          for column, sql_type in types.items())
-        duckdb.sql(f"copy (select * replace ({casts}) from read_csv({sql_literal(csv_path)}, "
-                   f"all_varchar = true)) to {sql_literal(parquet_path)} (format parquet)")
-        csv_path.unlink()
+        to_parquet(table, types=types)(raw)
     return mutate
 
 
