@@ -4,8 +4,9 @@
     written. Without customer_groups the group is the whole company (dimension
     and dimension_value 'all', metrics_revenue_monthly); with it, a relation of
     (customer_id, dimension, dimension_value), at most one row per customer and
-    dimension, whose dimensions are `dimensions`: every row counts once per dimension, in the value of its customer, or in
-    `unknown` when the relation has none (metrics_revenue_by_segment_monthly).
+    dimension, whose dimensions are `dimensions`: every row counts once per
+    dimension, in the value of its customer, or in `unknown` when the relation
+    has none (metrics_revenue_by_segment_monthly).
     Every month from the first with any mrr > 0 to the as_of month has a row for
     every group that ever pays, in the CTE `revenue_metrics`; a model puts these
     CTEs after its `with` and selects the rows and columns it publishes. -#}

@@ -6,15 +6,8 @@ usage_events as (
     select occurred_at from {{ ref('stg_usage_events') }}
 ),
 
--- The earliest event by an ordered limit, not min(): DuckDB then skips every
--- block of stored events whose earliest is later than the earliest found so
--- far instead of reading them all (9 s of a daily build at 1,000,000 customers).
 earliest_event as (
-    select occurred_at
-    from usage_events
-    where occurred_at is not null
-    order by occurred_at
-    limit 1
+    {{ earliest_row('usage_events', 'occurred_at') }}
 ),
 
 first_day as (

@@ -30,14 +30,8 @@ usage_events as (
     select occurred_at from {{ ref('stg_usage_events') }}
 ),
 
--- By an ordered limit, not min(), as int_calendar_days: most blocks of events
--- are skipped unread.
 earliest_usage_event as (
-    select occurred_at
-    from usage_events
-    where occurred_at is not null
-    order by occurred_at
-    limit 1
+    {{ earliest_row('usage_events', 'occurred_at') }}
 ),
 
 earliest_dates as (
